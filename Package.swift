@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Sluice",
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "CSluiceSys"),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "PostgresWire"),
+        .target(name: "SluiceAuth", dependencies: ["COpenSSL"]),
+        .target(name: "SluiceConfig", dependencies: ["SluiceAuth"]),
+        .target(name: "SluiceCore", dependencies: ["PostgresWire", "SluiceAuth", "SluiceConfig"]),
+        .target(name: "SluiceIO", dependencies: ["CSluiceSys"]),
+        .target(
+            name: "SluiceServer",
+            dependencies: [
+                "SluiceCore", "SluiceIO", "PostgresWire", "SluiceAuth", "SluiceConfig",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "SluiceLocalCluster"),
+        .executableTarget(
+            name: "sluice",
+            dependencies: [
+                "SluiceServer", "SluiceConfig", "SluiceLocalCluster",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
+        .testTarget(name: "SluiceAuthTests", dependencies: ["SluiceAuth"]),
+        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "PostgresWire"]),
+        .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
+        .testTarget(
+            name: "SluiceIntegrationTests",
+            dependencies: ["SluiceLocalCluster", "sluice"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

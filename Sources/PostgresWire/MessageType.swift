@@ -1,0 +1,53 @@
+/// Type bytes of the messages Sluice builds or acts on. Everything else is forwarded by header.
+public enum BackendMessageType {
+    public static let authentication = UInt8(ascii: "R")
+    public static let backendKeyData = UInt8(ascii: "K")
+    public static let bindComplete = UInt8(ascii: "2")
+    public static let commandComplete = UInt8(ascii: "C")
+    public static let copyInResponse = UInt8(ascii: "G")
+    public static let copyOutResponse = UInt8(ascii: "H")
+    public static let copyBothResponse = UInt8(ascii: "W")
+    public static let dataRow = UInt8(ascii: "D")
+    public static let emptyQueryResponse = UInt8(ascii: "I")
+    public static let errorResponse = UInt8(ascii: "E")
+    public static let negotiateProtocolVersion = UInt8(ascii: "v")
+    public static let noticeResponse = UInt8(ascii: "N")
+    public static let notificationResponse = UInt8(ascii: "A")
+    public static let parameterStatus = UInt8(ascii: "S")
+    public static let parseComplete = UInt8(ascii: "1")
+    public static let readyForQuery = UInt8(ascii: "Z")
+    public static let rowDescription = UInt8(ascii: "T")
+}
+
+public enum FrontendMessageType {
+    public static let bind = UInt8(ascii: "B")
+    public static let close = UInt8(ascii: "C")
+    public static let copyData = UInt8(ascii: "d")
+    public static let copyDone = UInt8(ascii: "c")
+    public static let copyFail = UInt8(ascii: "f")
+    public static let describe = UInt8(ascii: "D")
+    public static let execute = UInt8(ascii: "E")
+    public static let flush = UInt8(ascii: "H")
+    public static let functionCall = UInt8(ascii: "F")
+    public static let parse = UInt8(ascii: "P")
+    /// PasswordMessage, SASLInitialResponse and SASLResponse share this type byte.
+    public static let password = UInt8(ascii: "p")
+    public static let query = UInt8(ascii: "Q")
+    public static let sync = UInt8(ascii: "S")
+    public static let terminate = UInt8(ascii: "X")
+}
+
+/// The codes that open a startup-phase packet in place of a protocol version.
+public enum StartupCode {
+    public static let protocol3: UInt32 = 3 << 16
+    public static let cancelRequest: UInt32 = 1234 << 16 | 5678
+    public static let sslRequest: UInt32 = 1234 << 16 | 5679
+    public static let gssEncRequest: UInt32 = 1234 << 16 | 5680
+}
+
+/// The transaction status a ReadyForQuery carries.
+public enum TransactionStatus: UInt8, Sendable {
+    case idle = 73          // 'I'
+    case inTransaction = 84 // 'T'
+    case failed = 69        // 'E'
+}

@@ -1,0 +1,98 @@
+/// Assembles a Configuration from INI items, collecting diagnostics as it goes.
+struct ConfigurationBuilder {
+    private enum Section {
+        case none, databases, users, settings, ignored
+    }
+
+    var configuration: Configuration
+    var diagnostics: [ConfigDiagnostic] = []
+    private var section = Section.none
+    /// Where each setting was last written, for diagnostics raised after parsing.
+    private var settingLocations: [String: SourceLocation] = [:]
+
+    init(sourcePath: String) {
+        configuration = Configuration(sourcePath: sourcePath)
+    }
+
+    mutating func add(_ item: IniItem) {
+        switch item.line {
+        case .section(let name):
+            switch name {
+            case "databases": section = .databases
+            case "users": section = .users
+            case "pgbouncer", "sluice": section = .settings
+            default:
+                section = .ignored
+                diagnostics.append(.warning(item.location, "unknown section [\(name)]; its entries are ignored"))
+            }
+        case .entry(let key, let value):
+            switch section {
+            case .none:
+                diagnostics.append(.error(item.location, "\"\(key)\" appears before any [section]"))
+            case .databases: addDatabase(name: key, value: value, at: item.location)
+            case .users: addUser(name: key, value: value, at: item.location)
+            case .settings: addSetting(key: key.lowercased(), value: value, at: item.location)
+            case .ignored: break
+            }
+        }
+    }
+
+    private mutating func addDatabase(name: String, value: String, at location: SourceLocation) {
+        let (entry, errors) = DatabaseEntry.parse(name: name, connectionString: value)
+        diagnostics += errors.map { .error(location, $0) }
+        if name == "*" {
+            configuration.fallbackDatabase = entry
+        } else {
+            if configuration.databases[name] != nil {
+                diagnostics.append(.warning(location, "database \"\(name)\" is defined again; this definition wins"))
+            }
+            configuration.databases[name] = entry
+        }
+    }
+
+    private mutating func addUser(name: String, value: String, at location: SourceLocation) {
+        let (entry, errors) = UserEntry.parse(name: name, connectionString: value)
+        diagnostics += errors.map { .error(location, $0) }
+        configuration.users[name] = entry
+    }
+
+    private mutating func addSetting(key: String, value: String, at location: SourceLocation) {
+        do {
+            switch try configuration.settings.apply(key: key, value: value) {
+            case .applied:
+                settingLocations[key] = location
+            case .unsupported:
+                diagnostics.append(.warning(location, "\(key): PgBouncer setting not supported by Sluice; ignored"))
+            case .unknown:
+                diagnostics.append(.warning(location, "unknown setting \"\(key)\"; ignored"))
+            }
+        } catch {
+            diagnostics.append(.error(location, error.message(key: key, value: value)))
+        }
+    }
+
+    /// Reads `auth_file`, if set, resolved against the directory of the file that set it.
+    mutating func loadAuthFile(readFile: (String) -> String?) {
+        guard let authFile = configuration.settings.authFile else { return }
+        let location = settingLocations["auth_file"] ?? SourceLocation(file: configuration.sourcePath, line: 0)
+        let resolved = Paths.resolve(authFile, relativeTo: location.file)
+        configuration.settings.authFile = resolved
+        guard let text = readFile(resolved) else {
+            diagnostics.append(.error(location, "auth_file: cannot read file \"\(resolved)\""))
+            return
+        }
+        let (secrets, errors) = UserlistParser.parse(text: text, path: resolved)
+        configuration.userSecrets = secrets
+        diagnostics += errors
+    }
+
+    /// Checks that need the whole configuration.
+    mutating func validate() {
+        let settings = configuration.settings
+        if settings.authType.requiresAuthFile, settings.authFile == nil {
+            let location = settingLocations["auth_type"] ?? SourceLocation(file: configuration.sourcePath, line: 0)
+            diagnostics.append(.error(
+                location, "auth_type \(settings.authType.rawValue) needs auth_file to be set to a userlist file"))
+        }
+    }
+}

@@ -1,0 +1,144 @@
+/// One line of the `[databases]` section: how a database name clients ask for maps to a server.
+public struct DatabaseEntry: Sendable, Equatable {
+    /// The name clients connect to (`*` for the fallback entry).
+    public var name: String
+    /// Server host name or address; nil (PgBouncer's default) or a value starting with `/`
+    /// means a Unix socket, nil using `Settings.unixSocketDir`.
+    public var host: String?
+    public var port: Int
+    /// The server database; nil means the same as the name the client asked for.
+    public var dbname: String?
+    /// A server user forced for every client of this database.
+    public var user: String?
+    public var password: String?
+    public var poolSize: Int?
+    public var minPoolSize: Int?
+    public var reservePool: Int?
+    public var poolMode: PoolMode?
+    public var maxDBConnections: Int?
+    /// Sent once on every new server connection.
+    public var connectQuery: String?
+    public var clientEncoding: String?
+    public var dateStyle: String?
+    public var timeZone: String?
+    public var authUser: String?
+
+    public init(
+        name: String, host: String? = nil, port: Int = 5432, dbname: String? = nil,
+        user: String? = nil, password: String? = nil, poolSize: Int? = nil,
+        minPoolSize: Int? = nil, reservePool: Int? = nil, poolMode: PoolMode? = nil,
+        maxDBConnections: Int? = nil, connectQuery: String? = nil, clientEncoding: String? = nil,
+        dateStyle: String? = nil, timeZone: String? = nil, authUser: String? = nil
+    ) {
+        self.name = name
+        self.host = host
+        self.port = port
+        self.dbname = dbname
+        self.user = user
+        self.password = password
+        self.poolSize = poolSize
+        self.minPoolSize = minPoolSize
+        self.reservePool = reservePool
+        self.poolMode = poolMode
+        self.maxDBConnections = maxDBConnections
+        self.connectQuery = connectQuery
+        self.clientEncoding = clientEncoding
+        self.dateStyle = dateStyle
+        self.timeZone = timeZone
+        self.authUser = authUser
+    }
+
+    /// The database to ask the server for.
+    public var serverDatabaseName: String { dbname ?? name }
+
+    /// Whether the server is reached over a Unix socket rather than TCP.
+    public var usesUnixSocket: Bool { host.map { $0.hasPrefix("/") } ?? true }
+
+    /// Builds an entry from its connection string. Returns error messages (without location)
+    /// for every bad or unknown parameter; the entry holds the parameters that were valid.
+    static func parse(name: String, connectionString: String) -> (DatabaseEntry, [String]) {
+        var entry = DatabaseEntry(name: name)
+        let prefix = "database \"\(name)\": "
+        let pairs: [(key: String, value: String)]
+        do {
+            pairs = try ConnectionString.parse(connectionString)
+        } catch {
+            return (entry, [prefix + error.message])
+        }
+        var errors: [String] = []
+        for (key, value) in pairs {
+            do {
+                guard try entry.apply(key: key, value: value) else {
+                    errors.append(prefix + "unknown parameter \"\(key)\"")
+                    continue
+                }
+            } catch {
+                errors.append(prefix + error.message(key: key, value: value))
+            }
+        }
+        return (entry, errors)
+    }
+
+    /// Sets one connection-string parameter; false if the key is not one PgBouncer's
+    /// `[databases]` section supports.
+    private mutating func apply(key: String, value: String) throws(InvalidValue) -> Bool {
+        switch key {
+        case "host": host = value.isEmpty ? nil : value
+        case "port": port = try Values.integer(value, in: 1...65535)
+        case "dbname": dbname = value
+        case "user": user = value
+        case "password": password = value
+        case "auth_user": authUser = value
+        case "pool_size": poolSize = try Values.integer(value, in: 0...Int.max)
+        case "min_pool_size": minPoolSize = try Values.integer(value, in: 0...Int.max)
+        case "reserve_pool", "reserve_pool_size": reservePool = try Values.integer(value, in: 0...Int.max)
+        case "max_db_connections": maxDBConnections = try Values.integer(value, in: 0...Int.max)
+        case "pool_mode": poolMode = try Values.choice(value, of: PoolMode.self)
+        case "connect_query": connectQuery = value
+        case "client_encoding": clientEncoding = value
+        case "datestyle": dateStyle = value
+        case "timezone": timeZone = value
+        default: return false
+        }
+        return true
+    }
+}
+
+/// One line of the `[users]` section: per-user overrides.
+public struct UserEntry: Sendable, Equatable {
+    public var name: String
+    public var poolMode: PoolMode?
+    public var maxUserConnections: Int?
+
+    public init(name: String, poolMode: PoolMode? = nil, maxUserConnections: Int? = nil) {
+        self.name = name
+        self.poolMode = poolMode
+        self.maxUserConnections = maxUserConnections
+    }
+
+    /// Builds an entry from `pool_mode=… max_user_connections=…`; error messages as for databases.
+    static func parse(name: String, connectionString: String) -> (UserEntry, [String]) {
+        var entry = UserEntry(name: name)
+        let prefix = "user \"\(name)\": "
+        let pairs: [(key: String, value: String)]
+        do {
+            pairs = try ConnectionString.parse(connectionString)
+        } catch {
+            return (entry, [prefix + error.message])
+        }
+        var errors: [String] = []
+        for (key, value) in pairs {
+            do {
+                switch key {
+                case "pool_mode": entry.poolMode = try Values.choice(value, of: PoolMode.self)
+                case "max_user_connections":
+                    entry.maxUserConnections = try Values.integer(value, in: 0...Int.max)
+                default: errors.append(prefix + "unknown parameter \"\(key)\"")
+                }
+            } catch {
+                errors.append(prefix + error.message(key: key, value: value))
+            }
+        }
+        return (entry, errors)
+    }
+}

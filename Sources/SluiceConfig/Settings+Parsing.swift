@@ -1,0 +1,88 @@
+extension Settings {
+    /// What became of one `key = value` line of the settings section.
+    enum Outcome: Equatable {
+        case applied
+        /// A PgBouncer setting Sluice recognises but does not implement.
+        case unsupported
+        case unknown
+    }
+
+    /// Applies one setting; `key` must already be lowercased.
+    mutating func apply(key: String, value: String) throws(InvalidValue) -> Outcome {
+        let nonNegative = 0...Int.max
+        switch key {
+        case "listen_addr": listenAddresses = Values.list(value)
+        case "listen_port": listenPort = try Values.integer(value, in: 1...65535)
+        case "unix_socket_dir": unixSocketDir = nonEmpty(value)
+        case "auth_type": authType = try Values.choice(value, of: AuthType.self)
+        case "auth_file": authFile = nonEmpty(value)
+        case "admin_users": adminUsers = Set(Values.list(value))
+        case "stats_users": statsUsers = Set(Values.list(value))
+        case "pool_mode": poolMode = try Values.choice(value, of: PoolMode.self)
+        case "default_pool_size": defaultPoolSize = try Values.integer(value, in: nonNegative)
+        case "min_pool_size": minPoolSize = try Values.integer(value, in: nonNegative)
+        case "reserve_pool_size": reservePoolSize = try Values.integer(value, in: nonNegative)
+        case "reserve_pool_timeout": reservePoolTimeout = try Values.seconds(value)
+        case "max_client_conn": maxClientConn = try Values.integer(value, in: 1...Int.max)
+        case "max_db_connections": maxDBConnections = try Values.integer(value, in: nonNegative)
+        case "max_user_connections": maxUserConnections = try Values.integer(value, in: nonNegative)
+        case "server_reset_query": serverResetQuery = value
+        case "server_reset_query_always": serverResetQueryAlways = try Values.bool(value)
+        case "server_check_query": serverCheckQuery = value
+        case "server_check_delay": serverCheckDelay = try Values.seconds(value)
+        case "server_connect_timeout": serverConnectTimeout = try Values.seconds(value)
+        case "server_login_retry": serverLoginRetry = try Values.seconds(value)
+        case "server_lifetime": serverLifetime = try Values.seconds(value)
+        case "server_idle_timeout": serverIdleTimeout = try Values.seconds(value)
+        case "query_timeout": queryTimeout = try Values.seconds(value)
+        case "query_wait_timeout": queryWaitTimeout = try Values.seconds(value)
+        case "client_idle_timeout": clientIdleTimeout = try Values.seconds(value)
+        case "client_login_timeout": clientLoginTimeout = try Values.seconds(value)
+        case "idle_transaction_timeout": idleTransactionTimeout = try Values.seconds(value)
+        case "ignore_startup_parameters":
+            ignoreStartupParameters = Set(Values.list(value).map { $0.lowercased() })
+        case "track_extra_parameters": trackExtraParameters = Values.list(value)
+        case "max_packet_size": maxPacketSize = try Values.integer(value, in: 1...Int(Int32.max))
+        case "pkt_buf": packetBufferSize = try Values.integer(value, in: 512...Int(Int32.max))
+        case "log_connections": logConnections = try Values.bool(value)
+        case "log_disconnections": logDisconnections = try Values.bool(value)
+        case "log_pooler_errors": logPoolerErrors = try Values.bool(value)
+        case "logfile": logfile = nonEmpty(value)
+        case "pidfile": pidfile = nonEmpty(value)
+        case "threads": threads = try Values.integer(value, in: 1...64)
+        case "client_tls_sslmode": clientTLSSSLMode = try Values.choice(value, among: TLSModeNames.all)
+        case "client_tls_key_file": clientTLSKeyFile = nonEmpty(value)
+        case "client_tls_cert_file": clientTLSCertFile = nonEmpty(value)
+        case "client_tls_ca_file": clientTLSCAFile = nonEmpty(value)
+        case "client_tls_protocols": clientTLSProtocols = value
+        case "client_tls_ciphers": clientTLSCiphers = value
+        case "server_tls_sslmode": serverTLSSSLMode = try Values.choice(value, among: TLSModeNames.all)
+        case "server_tls_key_file": serverTLSKeyFile = nonEmpty(value)
+        case "server_tls_cert_file": serverTLSCertFile = nonEmpty(value)
+        case "server_tls_ca_file": serverTLSCAFile = nonEmpty(value)
+        case "server_tls_protocols": serverTLSProtocols = value
+        case "server_tls_ciphers": serverTLSCiphers = value
+        default:
+            return Self.unsupportedPgBouncerKeys.contains(key) ? .unsupported : .unknown
+        }
+        return .applied
+    }
+
+    private func nonEmpty(_ value: String) -> String? {
+        value.isEmpty ? nil : value
+    }
+
+    /// PgBouncer settings that Sluice accepts and ignores, so that they get a gentler warning
+    /// than a misspelt key.
+    static let unsupportedPgBouncerKeys: Set<String> = [
+        "application_name_add_host", "auth_dbname", "auth_hba_file", "auth_query", "auth_user",
+        "autodb_idle_timeout", "cancel_wait_timeout", "client_tls_dheparams", "client_tls_ecdhcurve",
+        "conffile", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
+        "job_name", "listen_backlog", "max_prepared_statements", "peer_id", "query_wait_notify",
+        "resolv_conf", "sbuf_loopcnt", "server_fast_close", "server_round_robin", "service_name",
+        "so_reuseport", "stats_period", "suspend_timeout", "syslog", "syslog_facility",
+        "syslog_ident", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle",
+        "tcp_keepintvl", "tcp_socket_buffer", "tcp_user_timeout", "unix_socket_group",
+        "unix_socket_mode", "user", "verbose",
+    ]
+}

@@ -1,0 +1,220 @@
+import PostgresWire
+import SluiceAuth
+import SluiceConfig
+
+/// Who a client turned out to be once its login succeeded.
+public struct ClientIdentity: Sendable, Equatable {
+    public var user: String
+    public var database: String
+    /// Tracked startup parameters, by canonical name, in the order the client sent them.
+    public var parameters: [StartupParameter]
+    /// The ClientKey recovered from a SCRAM proof, for logging in to PostgreSQL without a password.
+    public var scramClientKey: [UInt8]?
+}
+
+/// What the login machine needs from the configuration, fixed for one login.
+public struct ClientLoginPolicy: Sendable {
+    public var authType: AuthType
+    /// True when an auth_file is configured: `trust` then still requires a listed user.
+    public var hasUserlist: Bool
+    public var secret: @Sendable (String) -> StoredSecret?
+    public var ignoredStartupParameters: Set<String>
+    public var trackedParameters: TrackedParameters
+    /// Keys the fake SCRAM verifier of unknown users, so they fail exactly like a wrong password.
+    public var mockKey: [UInt8]
+
+    public init(authType: AuthType, hasUserlist: Bool, secret: @escaping @Sendable (String) -> StoredSecret?,
+                ignoredStartupParameters: Set<String>, trackedParameters: TrackedParameters, mockKey: [UInt8]) {
+        self.authType = authType
+        self.hasUserlist = hasUserlist
+        self.secret = secret
+        self.ignoredStartupParameters = ignoredStartupParameters
+        self.trackedParameters = trackedParameters
+        self.mockKey = mockKey
+    }
+}
+
+/// The startup and authentication conversation with one client, sans I/O: packets and
+/// messages in, bytes to send and a verdict out.
+public struct ClientLogin {
+    public enum Action: Equatable {
+        case send([UInt8])
+        /// Send this error and close the connection.
+        case reject(ErrorFields)
+        /// A CancelRequest: act on it, then close without answering.
+        case cancel(BackendKey)
+        /// Logged in; AuthenticationOk has been sent in the preceding `.send`.
+        case authenticated(ClientIdentity)
+    }
+
+    private enum State {
+        case awaitingStartup
+        case awaitingPassword(salt: [UInt8]?)
+        case awaitingSASLInitial
+        case awaitingSASLResponse(ScramServer)
+        case finished
+    }
+
+    private let policy: ClientLoginPolicy
+    private let random: @Sendable (Int) -> [UInt8]
+    private var state = State.awaitingStartup
+    private var user = ""
+    private var database = ""
+    private var parameters: [StartupParameter] = []
+
+    public init(policy: ClientLoginPolicy, random: @escaping @Sendable (Int) -> [UInt8]) {
+        self.policy = policy
+        self.random = random
+    }
+
+    /// True until the client sent its StartupMessage: packets then have no type byte.
+    public var expectsStartupPacket: Bool {
+        if case .awaitingStartup = state { return true }
+        return false
+    }
+
+    public mutating func receive(_ packet: StartupPacket) -> [Action] {
+        guard case .awaitingStartup = state else { return [protocolViolation("unexpected startup packet")] }
+        switch packet {
+        case .sslRequest, .gssEncRequest:
+            return [.send([UInt8(ascii: "N")])]
+        case .cancel(let key):
+            state = .finished
+            return [.cancel(key)]
+        case .startup(_, let minor, let sent):
+            return startup(minor: minor, sent)
+        }
+    }
+
+    public mutating func receive(type: UInt8, body: [UInt8]) -> [Action] {
+        guard type == FrontendMessageType.password else {
+            if type == FrontendMessageType.terminate { state = .finished; return [] }
+            return [protocolViolation("expected password response, got message type \(Character(Unicode.Scalar(type)))")]
+        }
+        switch state {
+        case .awaitingPassword(let salt):
+            guard let password = FrontendMessage.decodePassword(body) else {
+                return [protocolViolation("invalid password packet")]
+            }
+            return checkPassword(password, salt: salt) ? succeed(clientKey: nil) : fail()
+        case .awaitingSASLInitial:
+            return saslInitial(body)
+        case .awaitingSASLResponse(var scram):
+            switch scram.receiveClientFinal(body) {
+            case .success(let final):
+                return [.send(AuthenticationRequest.saslFinal(final).encoded)] + succeed(clientKey: scram.recoveredClientKey)
+            case .failure(let error):
+                return error == .invalidProof ? fail() : [protocolViolation("malformed SCRAM message")]
+            }
+        case .awaitingStartup, .finished:
+            return [protocolViolation("unexpected password response")]
+        }
+    }
+
+    private mutating func startup(minor: UInt16, _ sent: [StartupParameter]) -> [Action] {
+        var unrecognizedOptions: [String] = []
+        for parameter in sent {
+            let name = parameter.name.lowercased()
+            switch name {
+            case "user": user = parameter.value
+            case "database": database = parameter.value
+            case _ where name.hasPrefix("_pq_."): unrecognizedOptions.append(parameter.name)
+            case _ where policy.ignoredStartupParameters.contains(name): continue
+            default:
+                guard let canonical = policy.trackedParameters.canonicalName(name) else {
+                    return [protocolViolation("unsupported startup parameter: \(parameter.name)")]
+                }
+                parameters.removeAll { $0.name == canonical }
+                parameters.append(StartupParameter(name: canonical, value: parameter.value))
+            }
+        }
+        guard !user.isEmpty else {
+            return [.reject(ErrorFields(code: SQLState.invalidAuthorization, message: "no PostgreSQL user name specified in startup packet"))]
+        }
+        if database.isEmpty { database = user }
+        var actions: [Action] = []
+        if minor > 0 || !unrecognizedOptions.isEmpty {
+            actions.append(.send(BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: unrecognizedOptions)))
+        }
+        return actions + challenge()
+    }
+
+    /// Picks the method: the configured one, with SCRAM whenever the stored secret is a SCRAM
+    /// verifier and md5 was asked for (a verifier cannot answer an md5 challenge).
+    private mutating func challenge() -> [Action] {
+        let secret = policy.secret(user)
+        switch policy.authType {
+        case .trust, .any:
+            if policy.authType == .trust && policy.hasUserlist && secret == nil { return fail() }
+            return succeed(clientKey: nil)
+        case .plain:
+            state = .awaitingPassword(salt: nil)
+            return [.send(AuthenticationRequest.cleartextPassword.encoded)]
+        case .md5:
+            if case .scramSHA256 = secret { return offerSCRAM() }
+            let salt = random(4)
+            state = .awaitingPassword(salt: salt)
+            return [.send(AuthenticationRequest.md5Password(salt: salt).encoded)]
+        case .scramSHA256, .hba, .cert:
+            return offerSCRAM()
+        }
+    }
+
+    private mutating func offerSCRAM() -> [Action] {
+        state = .awaitingSASLInitial
+        return [.send(AuthenticationRequest.sasl(mechanisms: ["SCRAM-SHA-256"]).encoded)]
+    }
+
+    private mutating func saslInitial(_ body: [UInt8]) -> [Action] {
+        guard let (mechanism, data) = FrontendMessage.decodeSASLInitialResponse(body) else {
+            return [protocolViolation("malformed SASLInitialResponse")]
+        }
+        guard mechanism == "SCRAM-SHA-256" else {
+            return [protocolViolation("client selected an invalid SASL authentication mechanism")]
+        }
+        let serverSecret: ScramServerSecret
+        switch policy.secret(user) {
+        case .scramSHA256(let verifier): serverSecret = .verifier(verifier)
+        case .plaintext(let password): serverSecret = .password(password)
+        case .md5, nil: serverSecret = .mock(user: user, key: policy.mockKey)
+        }
+        var scram = ScramServer(secret: serverSecret, serverNonce: random(18))
+        switch scram.receiveClientFirst(data) {
+        case .success(let first):
+            state = .awaitingSASLResponse(scram)
+            return [.send(AuthenticationRequest.saslContinue(first).encoded)]
+        case .failure:
+            return [protocolViolation("malformed SCRAM message")]
+        }
+    }
+
+    private func checkPassword(_ password: String, salt: [UInt8]?) -> Bool {
+        guard let secret = policy.secret(user) else { return false }
+        if let salt { return MD5Password.verify(clientResponse: password, secret: secret, user: user, salt: salt) }
+        switch secret {
+        case .plaintext(let stored):
+            return Crypto.constantTimeEqual(Array(stored.utf8), Array(password.utf8))
+        case .md5(let stored):
+            return Crypto.constantTimeEqual(Array(stored.utf8), Array(MD5Password.hash(password: password, user: user).utf8))
+        case .scramSHA256(let verifier):
+            let derived = ScramServer.makeVerifier(password: password, salt: verifier.salt, iterations: verifier.iterations)
+            return Crypto.constantTimeEqual(derived.storedKey, verifier.storedKey)
+        }
+    }
+
+    private mutating func succeed(clientKey: [UInt8]?) -> [Action] {
+        state = .finished
+        let identity = ClientIdentity(user: user, database: database, parameters: parameters, scramClientKey: clientKey)
+        return [.send(AuthenticationRequest.ok.encoded), .authenticated(identity)]
+    }
+
+    private mutating func fail() -> [Action] {
+        state = .finished
+        return [.reject(ErrorFields(code: SQLState.invalidPassword, message: "password authentication failed for user \"\(user)\""))]
+    }
+
+    private mutating func protocolViolation(_ message: String) -> Action {
+        state = .finished
+        return .reject(ErrorFields(code: SQLState.protocolViolation, message: message))
+    }
+}

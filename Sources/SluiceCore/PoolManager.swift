@@ -1,0 +1,180 @@
+/// Size limits of one pool, and the limits it shares with other pools of its database and user.
+public struct PoolLimits: Sendable, Equatable {
+    public var poolSize: Int
+    /// Server connections for the pool's database across its users; 0 means no limit.
+    public var maxDatabaseConnections: Int
+    /// Server connections for the pool's user across databases; 0 means no limit.
+    public var maxUserConnections: Int
+
+    public init(poolSize: Int, maxDatabaseConnections: Int = 0, maxUserConnections: Int = 0) {
+        self.poolSize = poolSize
+        self.maxDatabaseConnections = maxDatabaseConnections
+        self.maxUserConnections = maxUserConnections
+    }
+}
+
+/// Every pool's servers and waiting clients, sans I/O. Clients ask for a server and wait in
+/// arrival order; servers are opened only while someone waits and every limit allows it.
+public struct PoolManager: Sendable {
+    public enum Action: Equatable, Sendable {
+        case assign(ServerID, to: ClientID)
+        /// Start a new server connection for the pool; report back with `opened` or `openFailed`.
+        case open(PoolKey)
+        /// Close an idle server, to make room for a pool that waits.
+        case close(ServerID)
+    }
+
+    private var pools: [PoolKey: Pool] = [:]
+    private var serverPools: [ServerID: PoolKey] = [:]
+    private var databaseCounts: [String: Int] = [:]
+    private var userCounts: [String: Int] = [:]
+
+    public init() {}
+
+    /// Creates the pool or changes its limits (on reload); opens servers if waiting clients now fit.
+    public mutating func configure(_ key: PoolKey, limits: PoolLimits) -> [Action] {
+        pools[key, default: Pool(limits: limits)].limits = limits
+        return openWhileNeeded(key)
+    }
+
+    public func limits(of key: PoolKey) -> PoolLimits? { pools[key]?.limits }
+
+    /// A client wants a server: an idle one at once, else it waits in line.
+    public mutating func request(_ client: ClientID, from key: PoolKey) -> [Action] {
+        guard var pool = pools[key] else { return [] }
+        if let server = pool.idle.popLast() {
+            pool.active.insert(server)
+            pools[key] = pool
+            return [.assign(server, to: client)]
+        }
+        pool.waiting.append(client)
+        pools[key] = pool
+        return openWhileNeeded(key)
+    }
+
+    /// A waiting client left before it was served.
+    public mutating func withdraw(_ client: ClientID, from key: PoolKey) {
+        pools[key]?.waiting.removeAll { $0 == client }
+    }
+
+    /// A server finished logging in and joins the pool.
+    public mutating func opened(_ server: ServerID, in key: PoolKey) -> [Action] {
+        guard var pool = pools[key] else { return [.close(server)] }
+        pool.opening -= 1
+        serverPools[server] = key
+        pool.active.insert(server)
+        pools[key] = pool
+        return handOver(server, in: key)
+    }
+
+    /// Opening a server failed. When nothing else in the pool could serve them, the waiting
+    /// clients are returned so the caller can tell them why.
+    public mutating func openFailed(in key: PoolKey) -> (actions: [Action], abandoned: [ClientID]) {
+        guard var pool = pools[key] else { return ([], []) }
+        pool.opening -= 1
+        count(key, by: -1)
+        var abandoned: [ClientID] = []
+        if pool.active.isEmpty && pool.idle.isEmpty && pool.opening == 0 {
+            abandoned = pool.waiting
+            pool.waiting = []
+        }
+        pools[key] = pool
+        return (openWhileNeeded(key), abandoned)
+    }
+
+    /// A client is done with its server. A clean server goes to the next waiter or back to idle;
+    /// one that is not reusable is dropped, and a replacement opened if someone waits.
+    public mutating func release(_ server: ServerID, reusable: Bool) -> [Action] {
+        guard let key = serverPools[server] else { return [] }
+        guard reusable else { return remove(server) + [.close(server)] }
+        return handOver(server, in: key)
+    }
+
+    /// A server closed or broke, idle or not.
+    public mutating func remove(_ server: ServerID) -> [Action] {
+        guard let key = serverPools.removeValue(forKey: server), var pool = pools[key] else { return [] }
+        pool.active.remove(server)
+        pool.idle.removeAll { $0 == server }
+        pools[key] = pool
+        count(key, by: -1)
+        return openWhileNeeded(key) + openForOthers(sharing: key)
+    }
+
+    /// Idle servers of a pool, most recently used last.
+    public func idleServers(in key: PoolKey) -> [ServerID] { pools[key]?.idle ?? [] }
+    public func waitingClients(in key: PoolKey) -> [ClientID] { pools[key]?.waiting ?? [] }
+    public func serverCount(in key: PoolKey) -> Int { pools[key].map { $0.total } ?? 0 }
+    public var keys: [PoolKey] { Array(pools.keys) }
+
+    private mutating func handOver(_ server: ServerID, in key: PoolKey) -> [Action] {
+        guard var pool = pools[key] else { return [] }
+        if pool.total > pool.limits.poolSize {
+            pools[key] = pool
+            return remove(server) + [.close(server)]
+        }
+        if !pool.waiting.isEmpty {
+            let client = pool.waiting.removeFirst()
+            pools[key] = pool
+            return [.assign(server, to: client)]
+        }
+        pool.active.remove(server)
+        pool.idle.append(server)
+        pools[key] = pool
+        return openForOthers(sharing: key)
+    }
+
+    /// Opens servers while clients wait for more than are already being opened and every limit
+    /// allows; when only a shared database or user limit stands in the way, closes an idle server
+    /// of another pool to make room.
+    private mutating func openWhileNeeded(_ key: PoolKey) -> [Action] {
+        var actions: [Action] = []
+        while var pool = pools[key], pool.waiting.count > pool.opening, pool.total < pool.limits.poolSize {
+            if !sharedLimitsAllow(key, pool.limits) {
+                guard let victim = idleServerSharingLimits(with: key) else { break }
+                actions += remove(victim) + [.close(victim)]
+                continue
+            }
+            pool.opening += 1
+            pools[key] = pool
+            count(key, by: 1)
+            actions.append(.open(key))
+        }
+        return actions
+    }
+
+    /// After a server left a database's or user's shared budget, another pool may now fit.
+    private mutating func openForOthers(sharing key: PoolKey) -> [Action] {
+        var actions: [Action] = []
+        for other in pools.keys where other != key && (other.database == key.database || other.user == key.user) {
+            actions += openWhileNeeded(other)
+        }
+        return actions
+    }
+
+    private func sharedLimitsAllow(_ key: PoolKey, _ limits: PoolLimits) -> Bool {
+        (limits.maxDatabaseConnections == 0 || databaseCounts[key.database, default: 0] < limits.maxDatabaseConnections)
+            && (limits.maxUserConnections == 0 || userCounts[key.user, default: 0] < limits.maxUserConnections)
+    }
+
+    private func idleServerSharingLimits(with key: PoolKey) -> ServerID? {
+        for (other, pool) in pools where other != key && (other.database == key.database || other.user == key.user) {
+            if let server = pool.idle.first { return server }
+        }
+        return nil
+    }
+
+    private mutating func count(_ key: PoolKey, by delta: Int) {
+        databaseCounts[key.database, default: 0] += delta
+        userCounts[key.user, default: 0] += delta
+    }
+}
+
+private struct Pool: Sendable {
+    var limits: PoolLimits
+    var idle: [ServerID] = []
+    var active: Set<ServerID> = []
+    var opening = 0
+    var waiting: [ClientID] = []
+
+    var total: Int { idle.count + active.count + opening }
+}

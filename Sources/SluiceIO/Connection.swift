@@ -1,0 +1,222 @@
+import Glibc
+
+/// What a connection reports to its owner, always on the connection's loop.
+public protocol ConnectionDelegate: AnyObject {
+    /// A non-blocking connect finished successfully.
+    func connectionEstablished(_ connection: Connection)
+    /// New bytes are in `connection.input`; the delegate consumes what it can.
+    func connectionReadable(_ connection: Connection)
+    /// Everything queued for writing has been written.
+    func connectionDrained(_ connection: Connection)
+    /// The peer closed, reset, or the connect failed. The connection is already closed.
+    func connectionClosed(_ connection: Connection, reason: ConnectionCloseReason)
+}
+
+public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible {
+    case endOfFile
+    case error(Int32)
+    case connectFailed(Int32)
+
+    public var description: String {
+        switch self {
+        case .endOfFile: "closed by peer"
+        case .error(let code): String(cString: strerror(code))
+        case .connectFailed(let code): "connect failed: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// A non-blocking stream socket on one loop. It owns a read buffer only while unread bytes
+/// are in it, and queues what a write could not take until the socket is writable again.
+public final class Connection: EventHandler {
+    public let fd: Int32
+    public unowned let loop: EventLoop
+    public weak var delegate: ConnectionDelegate?
+    /// Bytes read and not yet consumed by the delegate; nil while there are none.
+    public private(set) var input: IOBuffer?
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    private var reading = true
+    private var connecting: Bool
+    private var registered = false
+    public private(set) var isClosed = false
+
+    /// Wraps an accepted or connecting descriptor and registers it with `loop`.
+    public init(fd: Int32, loop: EventLoop, connecting: Bool = false) throws {
+        self.fd = fd
+        self.loop = loop
+        self.connecting = connecting
+        try loop.register(fd, interest: connecting ? .writable : .readable, handler: self)
+        registered = true
+    }
+
+    /// Opens a non-blocking connection to a TCP host or a Unix socket directory (a host starting with "/").
+    public static func connect(host: String, port: Int, loop: EventLoop) throws -> Connection {
+        let fd = try Socket.connect(host: host, port: port)
+        do {
+            return try Connection(fd: fd, loop: loop, connecting: true)
+        } catch {
+            Socket.close(fd)
+            throw error
+        }
+    }
+
+    /// True while queued bytes wait for the socket to become writable.
+    public var hasPendingOutput: Bool { pendingStart < pending.count }
+
+    /// Writes `bytes`, queueing what the socket does not take now. Returns false when bytes were
+    /// queued, so the caller can stop reading from the source until `connectionDrained`.
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        guard !isClosed, !bytes.isEmpty else { return !isClosed }
+        if hasPendingOutput || connecting {
+            pending.append(contentsOf: bytes)
+            return false
+        }
+        switch Socket.write(fd, bytes) {
+        case .bytes(let written) where written == bytes.count:
+            return true
+        case .bytes(let written):
+            queue(bytes[written...])
+        case .wouldBlock:
+            queue(bytes[...])
+        case .endOfFile, .failed:
+            // The hang-up event that follows reports the failure to the delegate.
+            return true
+        }
+        return false
+    }
+
+    /// Writes `count` unread bytes of `buffer` starting `offset` past its read index, queueing the rest.
+    @discardableResult
+    public func send(from buffer: IOBuffer, offset: Int = 0, count: Int) -> Bool {
+        guard !isClosed, count > 0 else { return !isClosed }
+        if hasPendingOutput || connecting {
+            pending.append(contentsOf: buffer.copyBytes(at: offset, count: count))
+            return false
+        }
+        switch buffer.write(to: fd, offset: offset, count: count) {
+        case .bytes(let written) where written == count:
+            return true
+        case .bytes(let written):
+            queue(buffer.copyBytes(at: offset + written, count: count - written)[...])
+        case .wouldBlock:
+            queue(buffer.copyBytes(at: offset, count: count)[...])
+        case .endOfFile, .failed:
+            return true
+        }
+        return false
+    }
+
+    public func pauseReading() {
+        guard reading else { return }
+        reading = false
+        updateInterest()
+    }
+
+    public func resumeReading() {
+        guard !reading else { return }
+        reading = true
+        updateInterest()
+    }
+
+    /// Returns the read buffer to the loop's pool if the delegate consumed everything.
+    public func releaseInputIfEmpty() {
+        if let buffer = input, buffer.isEmpty {
+            loop.buffers.give(buffer)
+            input = nil
+        }
+    }
+
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        if registered { loop.unregister(fd) }
+        Socket.close(fd)
+        if let buffer = input { loop.buffers.give(buffer) }
+        input = nil
+        pending = []
+        pendingStart = 0
+    }
+
+    public func handle(_ events: IOEvents) {
+        if connecting {
+            finishConnect()
+            return
+        }
+        if events.contains(.writable) { flush() }
+        if !isClosed, reading || !events.isDisjoint(with: .hangUp) { readAvailable() }
+    }
+
+    private func finishConnect() {
+        connecting = false
+        let error = Socket.pendingError(fd)
+        if error != 0 {
+            fail(.connectFailed(error))
+            return
+        }
+        updateInterest()
+        delegate?.connectionEstablished(self)
+        if !isClosed && hasPendingOutput { flush() }
+    }
+
+    private func readAvailable() {
+        let buffer = input ?? loop.buffers.take()
+        input = buffer
+        switch buffer.read(from: fd) {
+        case .bytes:
+            delegate?.connectionReadable(self)
+            if !isClosed { releaseInputIfEmpty() }
+        case .wouldBlock:
+            releaseInputIfEmpty()
+        case .endOfFile:
+            fail(.endOfFile)
+        case .failed(let code):
+            fail(.error(code))
+        }
+    }
+
+    private func flush() {
+        while hasPendingOutput {
+            let result = pending.withUnsafeBytes { raw in
+                Socket.write(fd, raw.baseAddress! + pendingStart, raw.count - pendingStart)
+            }
+            switch result {
+            case .bytes(let written):
+                pendingStart += written
+            case .wouldBlock:
+                updateInterest()
+                return
+            case .endOfFile:
+                fail(.endOfFile)
+                return
+            case .failed(let code):
+                fail(.error(code))
+                return
+            }
+        }
+        pending = []
+        pendingStart = 0
+        updateInterest()
+        delegate?.connectionDrained(self)
+    }
+
+    private func queue(_ bytes: ArraySlice<UInt8>) {
+        pending.append(contentsOf: bytes)
+        updateInterest()
+    }
+
+    private func updateInterest() {
+        guard !isClosed else { return }
+        var interest: IOEvents = []
+        if reading { interest.insert(.readable) }
+        if hasPendingOutput || connecting { interest.insert(.writable) }
+        loop.setInterest(fd, interest)
+    }
+
+    private func fail(_ reason: ConnectionCloseReason) {
+        guard !isClosed else { return }
+        close()
+        delegate?.connectionClosed(self, reason: reason)
+    }
+}

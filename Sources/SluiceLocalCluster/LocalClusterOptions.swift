@@ -1,0 +1,42 @@
+/// How a `LocalCluster` is set up.
+public struct LocalClusterOptions: Sendable {
+    /// The pg_hba.conf method for TCP connections from 127.0.0.1 and ::1. Unix-socket connections and
+    /// the `postgres` superuser over TCP are always `trust`, so the harness can inspect the server.
+    public enum HostAuth: String, Sendable {
+        case trust
+        case md5
+        case scramSHA256 = "scram-sha-256"
+        case password
+    }
+
+    public var hostAuth: HostAuth
+    /// Login roles created after start. Passwords are stored as MD5 when `hostAuth` is `.md5`, else as
+    /// SCRAM-SHA-256. A role named `postgres` (the bootstrap superuser) is altered instead of created.
+    public var roles: [(name: String, password: String?, superuser: Bool)]
+    /// Databases created after start (and after the roles), owned by `postgres`.
+    public var databases: [String]
+    /// postgresql.conf settings written after (so overriding) the defaults; values are written as
+    /// quoted strings, which PostgreSQL accepts for every setting type (e.g. `"max_connections": "50"`).
+    public var extraSettings: [String: String]
+    /// TCP port on 127.0.0.1; nil picks a free one (and retries with another if it gets taken meanwhile).
+    public var port: Int?
+
+    public init(
+        hostAuth: HostAuth = .trust,
+        roles: [(name: String, password: String?, superuser: Bool)] = [],
+        databases: [String] = [],
+        extraSettings: [String: String] = [:],
+        port: Int? = nil
+    ) {
+        self.hostAuth = hostAuth
+        self.roles = roles
+        self.databases = databases
+        self.extraSettings = extraSettings
+        self.port = port
+    }
+
+    /// `password_encryption` matching `hostAuth`.
+    var passwordEncryption: String {
+        hostAuth == .md5 ? "md5" : "scram-sha-256"
+    }
+}

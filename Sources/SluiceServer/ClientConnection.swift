@@ -1,0 +1,128 @@
+import Logging
+import PostgresWire
+import SluiceCore
+import SluiceIO
+
+/// One client socket and where it is in its life: logging in, waiting for a server, or linked
+/// to one. Lives on the pooler's loop.
+final class ClientConnection: ConnectionDelegate {
+    enum State {
+        case loggingIn(ClientLogin)
+        case waiting(PoolKey)
+        case linked(ServerConnection)
+        case closed
+    }
+
+    let id: ClientID
+    let connection: Connection
+    let peer: String
+    unowned let pooler: Pooler
+    var state: State
+    /// The key Sluice gave this client for cancelling; never a server's key.
+    let cancelKey: BackendKey
+    var identity: ClientIdentity?
+    var poolKey: PoolKey?
+    /// True once the client has had its ParameterStatus set, BackendKeyData and first ReadyForQuery.
+    var welcomed = false
+    var loginTimer: TimerID?
+    var waitTimer: TimerID?
+    var stream = MessageStream()
+    let connectedAt = MonotonicClock.now()
+
+    init(id: ClientID, connection: Connection, peer: String, pooler: Pooler, login: ClientLogin, cancelKey: BackendKey) {
+        self.id = id
+        self.connection = connection
+        self.peer = peer
+        self.pooler = pooler
+        self.state = .loggingIn(login)
+        self.cancelKey = cancelKey
+        connection.delegate = self
+    }
+
+    var logger: Logger { pooler.logger }
+
+    /// "user@database" once known, for log lines.
+    var label: String {
+        guard let identity else { return "\(id) \(peer)" }
+        return "\(id) \(identity.user)@\(identity.database) \(peer)"
+    }
+
+    func connectionEstablished(_ connection: Connection) {}
+
+    func connectionReadable(_ connection: Connection) {
+        switch state {
+        case .loggingIn: continueLogin()
+        case .linked(let server): forwardToServer(server)
+        case .waiting, .closed: break
+        }
+    }
+
+    func connectionDrained(_ connection: Connection) {
+        if case .linked(let server) = state { server.connection?.resumeReading() }
+    }
+
+    func connectionClosed(_ connection: Connection, reason: ConnectionCloseReason) {
+        finish(reason: reason.description)
+    }
+
+    /// Sends an error and closes, as PostgreSQL does for a FATAL error.
+    func reject(_ error: ErrorFields) {
+        var fatal = error
+        if fatal.severity == "ERROR" { fatal.severity = "FATAL" }
+        connection.send(fatal.encoded())
+        if pooler.configuration.settings.logPoolerErrors {
+            logger.warning("\(label) closing because: \(error.message) (\(error.code))")
+        }
+        finish(reason: error.message, logged: true)
+    }
+
+    /// Ends the client's life: returns or closes its server, stops waiting, closes the socket.
+    func finish(reason: String, logged: Bool = false) {
+        let previous = state
+        guard !(previous.isClosed) else { return }
+        state = .closed
+        if let loginTimer { connection.loop.cancel(loginTimer) }
+        if let waitTimer { connection.loop.cancel(waitTimer) }
+        switch previous {
+        case .waiting(let key): pooler.withdraw(self, from: key)
+        case .linked(let server): server.clientLeft()
+        case .loggingIn, .closed: break
+        }
+        connection.close()
+        pooler.forget(self)
+        if pooler.configuration.settings.logDisconnections && !logged {
+            logger.info("\(label) closing because: \(reason)")
+        }
+    }
+
+    // MARK: Linked
+
+    /// Forwards the client's messages to its server, keeping a Terminate back.
+    func forwardToServer(_ server: ServerConnection) {
+        guard let input = connection.input, let serverConnection = server.connection else { return }
+        var terminated = false
+        var blocked = false
+        let outcome = stream.scan(input, wantsBody: { type in
+            server.noteClientMessage(type)
+            return type == FrontendMessageType.terminate
+        }, inspect: { _, _ in
+            terminated = true
+            return .dropAndStop
+        }, forward: { offset, count in
+            if !serverConnection.send(from: input, offset: offset, count: count) { blocked = true }
+        })
+        if blocked { connection.pauseReading() }
+        if terminated {
+            finish(reason: "client close request")
+        } else if outcome == .malformed {
+            reject(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from client"))
+        }
+    }
+}
+
+extension ClientConnection.State {
+    var isClosed: Bool {
+        if case .closed = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,85 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// Writes log lines as `2026-11-22 05:41:15.123 UTC [pid] LEVEL message` to stderr or a file,
+/// PgBouncer's layout, so existing log tooling keeps working.
+public struct LineLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let sink: LogSink
+
+    public init(sink: LogSink, level: Logger.Level) {
+        self.sink = sink
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        sink.write("\(Self.timestamp()) [\(getpid())] \(Self.label(event.level)) \(event.message)\n")
+    }
+
+    private static func label(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: "DEBUG"
+        case .info, .notice: "LOG"
+        case .warning: "WARNING"
+        case .error: "ERROR"
+        case .critical: "FATAL"
+        }
+    }
+
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int = 2) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday)) "
+            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(now.tv_nsec / 1_000_000), 3)) UTC"
+    }
+}
+
+/// Where log lines go: a file opened for appending, or stderr.
+public final class LogSink: Sendable {
+    private let descriptor: Mutex<Int32>
+
+    /// Opens `path` for appending, or uses stderr when `path` is nil.
+    public init(path: String?) throws {
+        guard let path else {
+            descriptor = Mutex(2)
+            return
+        }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw LogSinkError(path: path, code: errno) }
+        descriptor = Mutex(fd)
+    }
+
+    func write(_ line: String) {
+        descriptor.withLock { fd in
+            var bytes = Array(line.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+            bytes.removeAll()
+        }
+    }
+}
+
+public struct LogSinkError: Error, CustomStringConvertible {
+    public let path: String
+    public let code: Int32
+    public var description: String { "cannot open log file \(path): \(String(cString: strerror(code)))" }
+}

@@ -1,0 +1,103 @@
+import PostgresWire
+import SluiceCore
+import SluiceIO
+
+extension Pooler {
+    /// Hands `server` to `client`: brings the server's session settings to the client's, sends
+    /// the welcome if the client has not had it, then carries traffic both ways.
+    func link(_ client: ClientConnection, to server: ServerConnection) {
+        if let waitTimer = client.waitTimer { loop.cancel(waitTimer) }
+        client.waitTimer = nil
+        client.state = .linked(server)
+        server.state = .linked(client)
+        let statements = parameterStatements(client: client, server: server)
+        guard !statements.isEmpty else {
+            startTraffic(client, server)
+            return
+        }
+        server.runInternal(statements.joined(separator: "; ")) { [unowned self, weak client, unowned server] error in
+            guard !server.state.isClosed else { return }
+            guard let client, case .linked = client.state else {
+                releaseServer(server)
+                return
+            }
+            if let error {
+                server.state = .linked(client)
+                client.reject(error)
+                return
+            }
+            server.state = .linked(client)
+            startTraffic(client, server)
+        }
+    }
+
+    /// `SET` statements for every tracked setting whose value on the server differs from what
+    /// the client should see: its startup value, else the pool's default.
+    private func parameterStatements(client: ClientConnection, server: ServerConnection) -> [String] {
+        let wanted = client.identity?.parameters ?? []
+        let tracked = TrackedParameters(extra: configuration.settings.trackExtraParameters)
+        var statements: [String] = []
+        for name in tracked.names {
+            let target = wanted.value(of: name) ?? poolDefaults[server.poolKey]?.value(of: name)
+            guard let target else { continue }
+            let current = server.parameters.value(of: name) ?? server.unreportedSettings.value(of: name)
+            guard current != target else { continue }
+            statements.append("SET \(sqlIdentifier(name)) = \(sqlLiteral(target))")
+            if server.parameters.value(of: name) == nil {
+                server.unreportedSettings.record(StartupParameter(name: name, value: target))
+            }
+        }
+        return statements
+    }
+
+    private func startTraffic(_ client: ClientConnection, _ server: ServerConnection) {
+        if !client.welcomed {
+            client.sendWelcome(parameters: server.parameters)
+        }
+        client.connection.resumeReading()
+        if let input = client.connection.input, !input.isEmpty {
+            client.forwardToServer(server)
+        }
+    }
+
+    /// Takes a server back from a client that left: reset it and return it to the pool if it
+    /// finished its work cleanly, close it otherwise.
+    func releaseServer(_ server: ServerConnection) {
+        guard !server.state.isClosed else { return }
+        guard server.isClean else {
+            logger.info("\(server.label) closed: client left while it was busy")
+            servers[server.id] = nil
+            perform(pools.release(server.id, reusable: false))
+            return
+        }
+        let resetQuery = configuration.settings.serverResetQuery
+        guard !resetQuery.isEmpty else {
+            server.state = .idle
+            perform(pools.release(server.id, reusable: true))
+            return
+        }
+        server.runInternal(resetQuery) { [unowned self, unowned server] error in
+            guard !server.state.isClosed else { return }
+            server.unreportedSettings = []
+            if let error { logger.warning("\(server.label) server_reset_query failed: \(error.message)") }
+            let reusable = error == nil && server.transactionStatus == .idle
+            if !reusable { servers[server.id] = nil }
+            perform(pools.release(server.id, reusable: reusable))
+        }
+    }
+
+    /// Forwards a CancelRequest to the server now running the client that holds `key`.
+    func forwardCancel(_ key: BackendKey) {
+        guard let client = clientsByCancelKey[key], case .linked(let server) = client.state else { return }
+        CancelForwarder.send(StartupPacket.cancelRequest(server.backendKey), host: server.host, port: server.port, loop: loop, logger: logger)
+    }
+}
+
+extension ServerConnection {
+    /// The linked client is gone.
+    func clientLeft() {
+        guard case .linked = state else { return }
+        state = .idle
+        pooler.releaseServer(self)
+    }
+}

@@ -1,0 +1,218 @@
+import Logging
+import PostgresWire
+import SluiceCore
+import SluiceIO
+
+/// One connection to PostgreSQL: logging in, idle in its pool, running a query of Sluice's own
+/// (connect_query, parameter sync, reset), or linked to a client whose traffic it carries.
+final class ServerConnection: ConnectionDelegate {
+    enum State {
+        case connecting
+        case loggingIn(ServerLogin)
+        /// Running Sluice's own query; `completion` gets the first error, if any, at ReadyForQuery.
+        case internalQuery(firstError: ErrorFields?, completion: (ErrorFields?) -> Void)
+        case idle
+        case linked(ClientConnection)
+        case closed
+    }
+
+    let id: ServerID
+    let poolKey: PoolKey
+    let address: String
+    private(set) var connection: Connection?
+    unowned let pooler: Pooler
+    var state = State.connecting
+    /// The parameters PostgreSQL reported, kept current from every ParameterStatus.
+    var parameters: [StartupParameter] = []
+    /// Values Sluice set with its own SET for parameters PostgreSQL does not report.
+    var unreportedSettings: [StartupParameter] = []
+    var backendKey = BackendKey(processID: 0, secretKey: 0)
+    var transactionStatus = TransactionStatus.idle
+    /// Queries and Syncs sent whose ReadyForQuery has not come back yet.
+    var outstandingSyncs = 0
+    /// Extended-protocol messages sent since the last Sync: the server holds unfinished work.
+    var unsyncedExtendedMessages = false
+    var stream = MessageStream()
+    var connectTimer: TimerID?
+    let host: String
+    let port: Int
+
+    init(id: ServerID, poolKey: PoolKey, host: String, port: Int, pooler: Pooler) {
+        self.id = id
+        self.poolKey = poolKey
+        self.host = host
+        self.port = port
+        self.address = host.hasPrefix("/") ? "\(host)/.s.PGSQL.\(port)" : "\(host):\(port)"
+        self.pooler = pooler
+    }
+
+    var logger: Logger { pooler.logger }
+    var label: String { "\(id) \(poolKey) \(address)" }
+
+    var isIdle: Bool {
+        if case .idle = state { return true }
+        return false
+    }
+
+    /// Starts the non-blocking connect; failures arrive through `connectionClosed`.
+    func open(login: ServerLogin, startupMessage: [UInt8], timeout: Double) throws {
+        let connection = try Connection.connect(host: host, port: port, loop: pooler.loop)
+        connection.delegate = self
+        self.connection = connection
+        state = .loggingIn(login)
+        connection.send(startupMessage)
+        if timeout > 0 {
+            connectTimer = pooler.loop.schedule(after: timeout) { [weak self] in
+                self?.fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
+            }
+        }
+    }
+
+    func connectionEstablished(_ connection: Connection) {}
+
+    func connectionReadable(_ connection: Connection) {
+        guard let input = connection.input else { return }
+        switch state {
+        case .loggingIn: continueLogin(input)
+        case .internalQuery: readInternalReply(input)
+        case .linked(let client): forwardToClient(client, input)
+        case .idle: readWhileIdle(input)
+        case .connecting, .closed: break
+        }
+    }
+
+    func connectionDrained(_ connection: Connection) {
+        if case .linked(let client) = state { client.connection.resumeReading() }
+    }
+
+    func connectionClosed(_ connection: Connection, reason: ConnectionCloseReason) {
+        fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(reason)"))
+    }
+
+    /// Counts what the client sends, to know when the server has answered everything.
+    func noteClientMessage(_ type: UInt8) {
+        switch type {
+        case FrontendMessageType.query, FrontendMessageType.functionCall:
+            outstandingSyncs += 1
+        case FrontendMessageType.sync:
+            outstandingSyncs += 1
+            unsyncedExtendedMessages = false
+        case FrontendMessageType.parse, FrontendMessageType.bind, FrontendMessageType.describe,
+             FrontendMessageType.execute, FrontendMessageType.close, FrontendMessageType.flush:
+            unsyncedExtendedMessages = true
+        default:
+            break
+        }
+    }
+
+    /// True when the server has answered everything and sits outside a transaction.
+    var isClean: Bool {
+        outstandingSyncs == 0 && !unsyncedExtendedMessages && transactionStatus == .idle
+    }
+
+    /// Forwards PostgreSQL's replies, noting ReadyForQuery and ParameterStatus on the way.
+    private func forwardToClient(_ client: ClientConnection, _ input: IOBuffer) {
+        var blocked = false
+        let outcome = stream.scan(input, wantsBody: { type in
+            type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus
+        }, inspect: { type, body in
+            self.observe(type, body)
+            return .forward
+        }, forward: { offset, count in
+            if !client.connection.send(from: input, offset: offset, count: count) { blocked = true }
+        })
+        if blocked { connection?.pauseReading() }
+        if outcome == .malformed {
+            fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))
+        }
+    }
+
+    private func observe(_ type: UInt8, _ body: [UInt8]) {
+        if type == BackendMessageType.readyForQuery, let status = BackendMessage.decodeReadyForQuery(body) {
+            transactionStatus = status
+            outstandingSyncs = max(0, outstandingSyncs - 1)
+        } else if type == BackendMessageType.parameterStatus, let parameter = BackendMessage.decodeParameterStatus(body) {
+            parameters.record(parameter)
+        }
+    }
+
+    /// An idle server may still send a notice or a parameter change; an error means it is going away.
+    private func readWhileIdle(_ input: IOBuffer) {
+        _ = stream.readWhole(input) { type, body in
+            observe(type, body)
+            if type == BackendMessageType.errorResponse {
+                fail(ErrorFields(body: body) ?? ErrorFields(code: SQLState.adminShutdown, message: "server closed the connection"))
+                return .stop
+            }
+            return .drop
+        }
+    }
+
+    /// Runs a query of Sluice's own; its replies are consumed here, never forwarded.
+    func runInternal(_ sql: String, completion: @escaping (ErrorFields?) -> Void) {
+        state = .internalQuery(firstError: nil, completion: completion)
+        connection?.send(FrontendMessage.query(sql))
+    }
+
+    private func readInternalReply(_ input: IOBuffer) {
+        let outcome = stream.readWhole(input) { type, body in
+            guard case .internalQuery(let firstError, let completion) = state else { return .stop }
+            switch type {
+            case BackendMessageType.errorResponse:
+                let error = ErrorFields(body: body) ?? ErrorFields(code: SQLState.internalError, message: "query failed")
+                state = .internalQuery(firstError: firstError ?? error, completion: completion)
+            case BackendMessageType.readyForQuery:
+                observe(type, body)
+                state = .idle
+                completion(firstError)
+                return .dropAndStop
+            case BackendMessageType.copyInResponse:
+                connection?.send(FrontendMessage.copyFail("Sluice does not feed COPY in its own queries"))
+            default:
+                observe(type, body)
+            }
+            return .drop
+        }
+        if outcome == .malformed {
+            fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))
+        }
+    }
+
+    /// Closes the connection and tells whoever depends on it.
+    func fail(_ error: ErrorFields) {
+        let previous = state
+        guard !previous.isClosed else { return }
+        close()
+        logger.notice("\(label) closed: \(error.message)")
+        switch previous {
+        case .connecting, .loggingIn:
+            pooler.serverOpenFailed(self, error: error)
+        case .linked(let client):
+            pooler.serverRemoved(self)
+            client.reject(ErrorFields(code: SQLState.adminShutdown, message: "server connection closed unexpectedly", detail: error.message))
+        case .internalQuery(_, let completion):
+            pooler.serverRemoved(self)
+            completion(error)
+        case .idle:
+            pooler.serverRemoved(self)
+        case .closed:
+            break
+        }
+    }
+
+    /// Closes the socket, politely when the server is not mid-conversation.
+    func close() {
+        if let connectTimer { pooler.loop.cancel(connectTimer) }
+        connectTimer = nil
+        if case .idle = state { connection?.send(FrontendMessage.terminate) }
+        state = .closed
+        connection?.close()
+    }
+}
+
+extension ServerConnection.State {
+    var isClosed: Bool {
+        if case .closed = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,68 @@
+import Glibc
+import Logging
+
+enum SluiceVersion {
+    static let current = "0.1.0"
+}
+
+struct UsageError: Error {
+    let message: String
+}
+
+/// The command line, in PgBouncer's shape: `sluice [options] CONFIG`, plus `--check`,
+/// `--version` and the `demo` command.
+enum CommandLineOptions {
+    struct Run {
+        var configPath: String
+        var logLevel: Logger.Level = .info
+    }
+
+    enum Command {
+        case run(Run)
+        case check(String)
+        case demo
+        case version
+        case help
+    }
+
+    static let usage = """
+        usage: sluice [-q|--quiet] [-v|--verbose] CONFIG      run the pooler in the foreground
+               sluice --check CONFIG                          validate the configuration and exit
+               sluice demo                                    PostgreSQL in a temp dir with Sluice in front
+               sluice --version | --help
+        """
+
+    static func parse(_ arguments: [String]) throws(UsageError) -> Command {
+        if arguments.first == "demo" {
+            guard arguments.count == 1 else { throw UsageError(message: "demo takes no arguments") }
+            return .demo
+        }
+        var run = Run(configPath: "")
+        var check = false
+        var paths: [String] = []
+        for argument in arguments {
+            switch argument {
+            case "-V", "--version": return .version
+            case "-h", "--help": return .help
+            case "--check": check = true
+            case "-q", "--quiet": run.logLevel = .warning
+            case "-v", "--verbose": run.logLevel = run.logLevel == .debug ? .trace : .debug
+            case _ where argument.hasPrefix("-"):
+                throw UsageError(message: "unknown option \(argument)")
+            default: paths.append(argument)
+            }
+        }
+        guard paths.count == 1 else {
+            throw UsageError(message: paths.isEmpty ? "a configuration file is required" : "only one configuration file may be given")
+        }
+        if check { return .check(paths[0]) }
+        run.configPath = paths[0]
+        return .run(run)
+    }
+}
+
+/// Writes a line (the text should end with a newline) to standard error.
+func printError(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
