@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(
             name: "SluiceIntegrationTests",
-            dependencies: ["SluiceLocalCluster", "sluice"]
+            dependencies: ["SluiceLocalCluster", "sluice", "PostgresWire", "SluiceAuth"]
         ),
     ],
     swiftLanguageModes: [.v6]

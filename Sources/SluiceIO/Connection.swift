@@ -163,6 +163,13 @@ public final class Connection: EventHandler {
     private func readAvailable() {
         let buffer = input ?? loop.buffers.take()
         input = buffer
+        if buffer.writableCount == 0 { buffer.compact() }
+        guard buffer.writableCount > 0 else {
+            // Paused with a full buffer and the peer hung up: nothing more can arrive that the
+            // owner would read, and level-triggered hang-ups would otherwise repeat forever.
+            if !reading { fail(.endOfFile) }
+            return
+        }
         switch buffer.read(from: fd) {
         case .bytes:
             delegate?.connectionReadable(self)

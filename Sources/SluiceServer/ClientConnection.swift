@@ -8,6 +8,8 @@ import SluiceIO
 final class ClientConnection: ConnectionDelegate {
     enum State {
         case loggingIn(ClientLogin)
+        /// Logged in and welcomed, holding no server until it sends something.
+        case idle
         case waiting(PoolKey)
         case linked(ServerConnection)
         case closed
@@ -53,7 +55,12 @@ final class ClientConnection: ConnectionDelegate {
         switch state {
         case .loggingIn: continueLogin()
         case .linked(let server): forwardToServer(server)
-        case .waiting, .closed: break
+        case .idle:
+            connection.pauseReading()
+            pooler.requestServer(for: self)
+        case .waiting:
+            connection.pauseReading()
+        case .closed: break
         }
     }
 
@@ -86,7 +93,7 @@ final class ClientConnection: ConnectionDelegate {
         switch previous {
         case .waiting(let key): pooler.withdraw(self, from: key)
         case .linked(let server): server.clientLeft()
-        case .loggingIn, .closed: break
+        case .loggingIn, .idle, .closed: break
         }
         connection.close()
         pooler.forget(self)

@@ -19,7 +19,24 @@ extension Pooler {
             logger.info("\(client.label) login attempt: pool \(key)")
         }
         perform(pools.configure(key, limits: limits(for: entry, user: key.user)))
-        requestServer(for: client, key: key)
+        guard let defaults = poolDefaults[key] else {
+            // The pool has never had a server: the welcome waits for the first one's parameters.
+            requestServer(for: client)
+            return
+        }
+        client.sendWelcome(parameters: welcomeParameters(defaults: defaults, client: identity.parameters))
+        client.state = .idle
+    }
+
+    /// What a client is told at login: the pool's server parameters, with the values the client
+    /// asked for in its startup packet in place of the defaults (Sluice sets them on the server
+    /// before the client's first query runs there).
+    private func welcomeParameters(defaults: [StartupParameter], client: [StartupParameter]) -> [StartupParameter] {
+        var parameters = defaults
+        for parameter in client where defaults.value(of: parameter.name) != nil {
+            parameters.record(parameter)
+        }
+        return parameters
     }
 
     func limits(for entry: DatabaseEntry, user: String) -> PoolLimits {
@@ -30,7 +47,8 @@ extension Pooler {
         )
     }
 
-    func requestServer(for client: ClientConnection, key: PoolKey) {
+    func requestServer(for client: ClientConnection) {
+        guard let key = client.poolKey else { return }
         client.state = .waiting(key)
         let timeout = configuration.settings.queryWaitTimeout
         if timeout > 0 {

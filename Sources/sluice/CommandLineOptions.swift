@@ -61,8 +61,19 @@ enum CommandLineOptions {
     }
 }
 
-/// Writes a line (the text should end with a newline) to standard error.
-func printError(_ text: String) {
-    var bytes = Array(text.utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+/// Writes text (ending with a newline) to standard error.
+func printError(_ text: String) { writeAll(2, text) }
+
+/// Writes text to standard output at once, bypassing stdio's buffer.
+func printOutput(_ text: String) { writeAll(1, text) }
+
+private func writeAll(_ fd: Int32, _ text: String) {
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return }
+        offset += written
+    }
 }

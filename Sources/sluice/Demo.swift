@@ -18,12 +18,12 @@ enum Demo {
         LoggingSystem.bootstrap { _ in LineLogHandler(sink: sink, level: .info) }
         let logger = Logger(label: "sluice")
 
-        print("Starting a throwaway PostgreSQL cluster...")
+        say("Starting a throwaway PostgreSQL cluster...")
         let cluster = try LocalCluster.start(LocalClusterOptions(
             hostAuth: .scramSHA256,
             roles: [(name: user, password: password, superuser: false)],
             databases: [user]
-        )) { print("  \($0)") }
+        )) { say("  \($0)") }
         defer { cluster.stop() }
         try cluster.psql("ALTER DATABASE \(user) OWNER TO \(user)")
         let verifier = try cluster.psql("SELECT rolpassword FROM pg_authid WHERE rolname = '\(user)'")
@@ -54,7 +54,7 @@ enum Demo {
         }
         pooler.interruptWaitsForClients = false
         try pooler.start()
-        print("""
+        say("""
 
             PostgreSQL \(cluster.host):\(cluster.port) (data in \(directory))
             Sluice     127.0.0.1:\(port), config \(configPath)
@@ -66,7 +66,12 @@ enum Demo {
 
             """)
         pooler.run()
-        print("Stopping and removing the cluster...")
+        say("Stopping and removing the cluster...")
+    }
+
+    /// Prints unbuffered, so the demo's instructions show at once even when piped.
+    private static func say(_ text: String) {
+        printOutput(text + "\n")
     }
 
     private static func writeFile(_ path: String, _ text: String) throws {

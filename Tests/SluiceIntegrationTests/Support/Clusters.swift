@@ -1,0 +1,64 @@
+import Foundation
+import SluiceLocalCluster
+
+/// One PostgreSQL per authentication method, started on first use and shared by the suites
+/// that need it; the cluster library stops them when the test process exits.
+enum Clusters {
+    static let password = "app-secret"
+
+    /// pg_hba trusts TCP logins: Sluice logs in without a password.
+    static let trust: LocalCluster = start(.trust)
+    /// pg_hba asks for SCRAM; the role's password is stored as a SCRAM verifier.
+    static let scram: LocalCluster = start(.scramSHA256)
+    /// pg_hba asks for md5; the role's password is stored as an md5 hash.
+    static let md5: LocalCluster = start(.md5)
+
+    private static func start(_ auth: LocalClusterOptions.HostAuth) -> LocalCluster {
+        do {
+            let cluster = try LocalCluster.start(LocalClusterOptions(
+                hostAuth: auth,
+                roles: [(name: "app", password: password, superuser: false)],
+                databases: ["app"],
+                extraSettings: ["max_connections": "200"]
+            ))
+            try cluster.psql("ALTER DATABASE app OWNER TO app")
+            return cluster
+        } catch {
+            fatalError("cannot start PostgreSQL for the integration tests: \(error)")
+        }
+    }
+
+    /// The role's secret as PostgreSQL stores it (a SCRAM verifier or an md5 hash).
+    static func storedSecret(_ cluster: LocalCluster, role: String = "app") throws -> String {
+        try cluster.psql("SELECT rolpassword FROM pg_authid WHERE rolname = '\(role)'")
+    }
+
+    /// Server connections PostgreSQL sees from a role, excluding this query's own.
+    static func backendCount(_ cluster: LocalCluster, role: String = "app") throws -> Int {
+        Int(try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = '\(role)'")) ?? -1
+    }
+}
+
+/// Runs `body` on `count` threads at once and returns the results in index order.
+func concurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
+    let results = Locked<[Int: T]>([:])
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            let value = body(index)
+            results.update { $0[index] = value }
+            group.leave()
+        }.start()
+    }
+    group.wait()
+    return results.read { dictionary in (0..<count).map { dictionary[$0]! } }
+}
+
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func update(_ body: (inout Value) -> Void) { lock.lock(); body(&value); lock.unlock() }
+    func read<R>(_ body: (Value) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(value) }
+}

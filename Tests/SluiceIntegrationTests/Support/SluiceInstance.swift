@@ -1,0 +1,93 @@
+import Foundation
+import SluiceLocalCluster
+
+/// The `sluice` binary under test, started with a generated configuration in a temp dir and
+/// stopped with SIGTERM when the test is done.
+final class SluiceInstance: @unchecked Sendable {
+    let port: Int
+    let directory: String
+    let process: Process
+    let logPath: String
+
+    /// Starts Sluice with `[databases]` pointing at `cluster`, the given settings and userlist.
+    init(cluster: LocalCluster, settings: [String: String] = [:], userlist: [(String, String)] = [],
+         databases: String? = nil) throws {
+        port = try FreePort.find()
+        directory = try Self.makeDirectory()
+        logPath = "\(directory)/sluice.log"
+        var lines = ["[databases]", databases ?? "* = host=127.0.0.1 port=\(cluster.port)", "", "[sluice]"]
+        var all = [
+            "listen_addr": "127.0.0.1", "listen_port": String(port), "unix_socket_dir": directory,
+            "auth_type": "md5", "auth_file": "userlist.txt", "logfile": logPath,
+        ]
+        all.merge(settings) { _, new in new }
+        lines += all.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: "\(directory)/sluice.ini", atomically: true, encoding: .utf8)
+        let users = userlist.map { "\"\($0.0)\" \"\($0.1)\"" }.joined(separator: "\n")
+        try (users + "\n").write(toFile: "\(directory)/userlist.txt", atomically: true, encoding: .utf8)
+
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.binaryPath())
+        process.arguments = ["\(directory)/sluice.ini"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        try waitUntilListening()
+    }
+
+    deinit { stop() }
+
+    var configPath: String { "\(directory)/sluice.ini" }
+
+    /// libpq connection string for a client of this Sluice.
+    func connectionString(user: String, database: String = "postgres", password: String? = nil) -> String {
+        var text = "host=127.0.0.1 port=\(port) user=\(user) dbname=\(database) connect_timeout=10"
+        if let password { text += " password=\(password)" }
+        return text
+    }
+
+    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func waitUntilListening() throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if !process.isRunning { throw HarnessError("sluice exited with \(process.terminationStatus): \(log())") }
+            if RawClient.canConnect(port: port) { return }
+            usleep(20_000)
+        }
+        throw HarnessError("sluice did not start listening: \(log())")
+    }
+
+    /// The binary next to the test bundle (`.build/<config>/sluice`), or `$SLUICE_BINARY`.
+    static func binaryPath() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["SLUICE_BINARY"] { return path }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = directory.appendingPathComponent("sluice").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw HarnessError("cannot find the sluice binary near \(CommandLine.arguments[0]); set SLUICE_BINARY")
+    }
+
+    private static func makeDirectory() throws -> String {
+        var template = Array("/tmp/sluice-test-XXXXXX".utf8CString)
+        guard let result = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }
+        return String(cString: result)
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
