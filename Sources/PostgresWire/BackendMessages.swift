@@ -20,7 +20,11 @@ public enum AuthenticationRequest: Sendable, Equatable {
             self = .md5Password(salt: salt)
         case 10:
             var mechanisms: [String] = []
-            while let name = reader.cString(), !name.isEmpty { mechanisms.append(name) }
+            while true {
+                guard let name = reader.cString() else { return nil }   // the list ends with an empty name
+                if name.isEmpty { break }
+                mechanisms.append(name)
+            }
             self = .sasl(mechanisms: mechanisms)
         case 11: self = .saslContinue(reader.rest())
         case 12: self = .saslFinal(reader.rest())

@@ -20,7 +20,9 @@ public struct ErrorFields: Sendable, Equatable, Error, CustomStringConvertible {
     public init?(body: [UInt8]) {
         var reader = MessageReader(body)
         var fields: [UInt8: String] = [:]
-        while let tag = reader.int8(), tag != 0 {
+        while true {
+            guard let tag = reader.int8() else { return nil }   // the terminating NUL is required
+            if tag == 0 { break }
             guard let value = reader.cString() else { return nil }
             fields[tag] = value
         }

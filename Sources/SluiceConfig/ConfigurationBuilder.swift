@@ -89,6 +89,11 @@ struct ConfigurationBuilder {
     /// Checks that need the whole configuration.
     mutating func validate() {
         let settings = configuration.settings
+        if !settings.authType.isSupported {
+            let location = settingLocations["auth_type"] ?? SourceLocation(file: configuration.sourcePath, line: 0)
+            diagnostics.append(.error(
+                location, "auth_type \(settings.authType.rawValue) is not available in Sluice (it needs auth_hba_file or client TLS); use trust, any, plain, md5 or scram-sha-256"))
+        }
         if settings.authType.requiresAuthFile, settings.authFile == nil {
             let location = settingLocations["auth_type"] ?? SourceLocation(file: configuration.sourcePath, line: 0)
             diagnostics.append(.error(

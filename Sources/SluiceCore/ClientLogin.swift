@@ -129,6 +129,7 @@ public struct ClientLogin {
             }
         }
         guard !user.isEmpty else {
+            state = .finished
             return [.reject(ErrorFields(code: SQLState.invalidAuthorization, message: "no PostgreSQL user name specified in startup packet"))]
         }
         if database.isEmpty { database = user }

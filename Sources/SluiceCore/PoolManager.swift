@@ -79,7 +79,7 @@ public struct PoolManager: Sendable {
             pool.waiting = []
         }
         pools[key] = pool
-        return (openWhileNeeded(key), abandoned)
+        return (openWhileNeeded(key) + openForOthers(sharing: key), abandoned)
     }
 
     /// A client is done with its server. A clean server goes to the next waiter or back to idle;
@@ -130,7 +130,7 @@ public struct PoolManager: Sendable {
         var actions: [Action] = []
         while var pool = pools[key], pool.waiting.count > pool.opening, pool.total < pool.limits.poolSize {
             if !sharedLimitsAllow(key, pool.limits) {
-                guard let victim = idleServerSharingLimits(with: key) else { break }
+                guard let victim = idleServersToClose(for: key, pool.limits).first else { break }
                 actions += remove(victim) + [.close(victim)]
                 continue
             }
@@ -156,11 +156,26 @@ public struct PoolManager: Sendable {
             && (limits.maxUserConnections == 0 || userCounts[key.user, default: 0] < limits.maxUserConnections)
     }
 
-    private func idleServerSharingLimits(with key: PoolKey) -> ServerID? {
-        for (other, pool) in pools where other != key && (other.database == key.database || other.user == key.user) {
-            if let server = pool.idle.first { return server }
+    /// Idle servers of other pools whose closing makes room for `key`: one counted against its
+    /// database's budget if that is full, one against its user's if that is full. Empty when a
+    /// full budget has no such server, so nothing is closed that would not help.
+    private func idleServersToClose(for key: PoolKey, _ limits: PoolLimits) -> [ServerID] {
+        func idle(_ shares: (PoolKey) -> Bool) -> ServerID? {
+            for (other, pool) in pools where other != key && shares(other) {
+                if let server = pool.idle.first { return server }
+            }
+            return nil
         }
-        return nil
+        var servers: [ServerID] = []
+        if limits.maxDatabaseConnections > 0, databaseCounts[key.database, default: 0] >= limits.maxDatabaseConnections {
+            guard let server = idle({ $0.database == key.database }) else { return [] }
+            servers.append(server)
+        }
+        if limits.maxUserConnections > 0, userCounts[key.user, default: 0] >= limits.maxUserConnections {
+            guard let server = idle({ $0.user == key.user }) else { return [] }
+            servers.append(server)
+        }
+        return servers
     }
 
     private mutating func count(_ key: PoolKey, by delta: Int) {

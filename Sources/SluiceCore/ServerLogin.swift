@@ -25,6 +25,9 @@ public struct ServerLogin {
     private let credential: ServerCredential
     private let nonce: [UInt8]
     private var scram: ScramClient?
+    /// Once a SCRAM exchange starts, AuthenticationOk counts only after the server proved it
+    /// knows the secret with a valid server-final signature.
+    private var scramVerified = false
     private var parameters: [StartupParameter] = []
     private var key = BackendKey(processID: 0, secretKey: 0)
 
@@ -64,6 +67,9 @@ public struct ServerLogin {
     private mutating func authenticate(_ request: AuthenticationRequest) -> [Action] {
         switch (request, credential) {
         case (.ok, _):
+            if scram != nil && !scramVerified {
+                return [refused("the server ended SCRAM authentication without proving it knows the password")]
+            }
             return []
         case (.cleartextPassword, .password(let password)):
             return [.send(FrontendMessage.password(password))]
@@ -87,16 +93,18 @@ public struct ServerLogin {
             scram = client
             return [.send(FrontendMessage.saslInitialResponse(mechanism: "SCRAM-SHA-256", data: client.clientFirstMessage()))]
         case (.saslContinue(let data), _):
-            guard var client = scram else { return [malformed("unexpected SASL continue")] }
+            guard var client = scram else { return [malformed("SASL continue")] }
             defer { scram = client }
             switch client.receiveServerFirst(data) {
             case .success(let final): return [.send(FrontendMessage.saslResponse(final))]
             case .failure: return [refused("SCRAM exchange with the server failed")]
             }
         case (.saslFinal(let data), _):
-            guard var client = scram else { return [malformed("unexpected SASL final")] }
+            guard var client = scram else { return [malformed("SASL final")] }
             switch client.receiveServerFinal(data) {
-            case .success: return []
+            case .success:
+                scramVerified = true
+                return []
             case .failure: return [refused("the server's SCRAM signature is invalid")]
             }
         case (.unsupported(let code), _):

@@ -41,6 +41,9 @@ public final class Pooler {
 
     /// Binds the listeners and starts watching signals. Throws if no listener could be opened.
     public func start() throws {
+        guard configuration.settings.threads == 1 else {
+            throw StartError("threads = \(configuration.settings.threads): this version of Sluice runs one event loop; set threads = 1")
+        }
         SignalWatcher.ignoreBrokenPipes()
         signals = try SignalWatcher(loop: loop) { [unowned self] signal in handleSignal(signal) }
         let settings = configuration.settings
@@ -53,7 +56,7 @@ public final class Pooler {
             try addListener(fd: try Socket.listenUnix(path: path), address: path)
         }
         guard !listeners.isEmpty else {
-            throw SocketError("no listen_addr and no unix_socket_dir: nothing to listen on", code: 22)
+            throw StartError("listen_addr and unix_socket_dir are both empty: nothing to listen on")
         }
     }
 
@@ -138,4 +141,10 @@ public final class Pooler {
         nextServerID += 1
         return ServerID(nextServerID)
     }
+}
+
+/// Why the pooler cannot start with the configuration it was given.
+public struct StartError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,121 @@
+import Testing
+import PostgresWire
+import SluiceAuth
+@testable import SluiceCore
+
+@Suite struct ClientLoginStartupTests {
+    private let any = policy(.any)
+
+    @Test func sslAndGSSRequestsAreDeclinedAndStartupFollows() {
+        var login = ClientLogin(any)
+        #expect(login.receive(.sslRequest) == [.send([UInt8(ascii: "N")])])
+        #expect(login.expectsStartupPacket)
+        #expect(login.receive(.gssEncRequest) == [.send([78])])
+        #expect(login.expectsStartupPacket)
+        #expect(login.receive(startup(["user": "u"])) == succeeded(identity("u")))
+        #expect(!login.expectsStartupPacket)
+    }
+
+    @Test func cancelRequest() {
+        var login = ClientLogin(any)
+        let key = BackendKey(processID: 7, secretKey: -9)
+        #expect(login.receive(.cancel(key)) == [.cancel(key)])
+        #expect(!login.expectsStartupPacket)
+    }
+
+    @Test func missingUser() {
+        var login = ClientLogin(any)
+        let expected = ClientLogin.Action.reject(ErrorFields(code: "28000", message: "no PostgreSQL user name specified in startup packet"))
+        #expect(login.receive(startup(["database": "db"])) == [expected])
+        var empty = ClientLogin(any)
+        #expect(empty.receive(startup(["user": "", "database": "db"])) == [expected])
+        #expect(!empty.expectsStartupPacket)
+    }
+
+    @Test func unsupportedStartupParameterIsNamed() {
+        var login = ClientLogin(any)
+        #expect(login.receive(startup(["user": "u", "options": "-c work_mem=1GB"]))
+            == [.reject(ErrorFields(code: "08P01", message: "unsupported startup parameter: options"))])
+        #expect(!login.expectsStartupPacket)
+    }
+
+    @Test func ignoredParametersAreDropped() {
+        var login = ClientLogin(policy(.any, ignored: ["extra_float_digits", "options"]))
+        #expect(login.receive(startup(["user": "u", "extra_float_digits": "2", "Options": "x", "application_name": "psql"]))
+            == succeeded(identity("u", parameters: [StartupParameter(name: "application_name", value: "psql")])))
+    }
+
+    @Test func trackedParametersAreCanonicalAndInClientOrder() {
+        var login = ClientLogin(policy(.any, extra: ["work_mem"]))
+        let actions = login.receive(startup([
+            "datestyle": "ISO", "user": "u", "TIMEZONE": "UTC", "client_encoding": "UTF8",
+            "WORK_MEM": "4MB", "database": "shop", "DateStyle": "German",
+        ]))
+        #expect(actions == succeeded(identity("u", "shop", parameters: [
+            StartupParameter(name: "TimeZone", value: "UTC"),
+            StartupParameter(name: "client_encoding", value: "UTF8"),
+            StartupParameter(name: "work_mem", value: "4MB"),
+            StartupParameter(name: "DateStyle", value: "German"),
+        ])))
+    }
+
+    @Test func databaseDefaultsToUser() {
+        var login = ClientLogin(any)
+        #expect(login.receive(startup(["user": "alice"])) == succeeded(identity("alice", "alice")))
+        var explicit = ClientLogin(any)
+        #expect(explicit.receive(startup(["user": "alice", "database": ""])) == succeeded(identity("alice", "alice")))
+    }
+
+    @Test func protocol31NegotiatesFirst() {
+        var login = ClientLogin(any)
+        #expect(login.receive(startup(["user": "u"], minor: 1))
+            == [.send(BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: []))] + succeeded(identity("u")))
+    }
+
+    @Test func protocolOptionsNegotiateFirst() {
+        var login = ClientLogin(policy(.md5, users: ["u": .plaintext("pw")]))
+        let actions = login.receive(startup(["_pq_.compression": "on", "user": "u", "_pq_.other": "1"]))
+        #expect(actions == [
+            .send([118, 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 2] + bytes("_pq_.compression\0_pq_.other\0")),
+            .send(AuthenticationRequest.md5Password(salt: fixedSalt).encoded),
+        ])
+    }
+
+    @Test func terminateDuringLogin() throws {
+        var login = ClientLogin(policy(.plain, users: ["u": .plaintext("pw")]))
+        #expect(login.receive(startup(["user": "u"])) == [.send(AuthenticationRequest.cleartextPassword.encoded)])
+        #expect(try login.feed(FrontendMessage.terminate) == [])
+        // Nothing is accepted afterwards, not even the right password.
+        #expect(try login.feed(FrontendMessage.password("pw"))
+            == [.reject(ErrorFields(code: "08P01", message: "unexpected password response"))])
+    }
+
+    @Test func nonPasswordMessageDuringLogin() throws {
+        var login = ClientLogin(policy(.plain, users: ["u": .plaintext("pw")]))
+        _ = login.receive(startup(["user": "u"]))
+        #expect(try login.feed(FrontendMessage.query("SELECT 1"))
+            == [.reject(ErrorFields(code: "08P01", message: "expected password response, got message type Q"))])
+        #expect(try login.feed(FrontendMessage.password("pw"))
+            == [.reject(ErrorFields(code: "08P01", message: "unexpected password response"))])
+    }
+
+    @Test func passwordBeforeStartup() throws {
+        var login = ClientLogin(any)
+        #expect(try login.feed(FrontendMessage.password("pw"))
+            == [.reject(ErrorFields(code: "08P01", message: "unexpected password response"))])
+    }
+
+    @Test func secondStartupPacket() {
+        var login = ClientLogin(policy(.plain, users: ["u": .plaintext("pw")]))
+        _ = login.receive(startup(["user": "u"]))
+        #expect(login.receive(startup(["user": "u"]))
+            == [.reject(ErrorFields(code: "08P01", message: "unexpected startup packet"))])
+    }
+
+    @Test func malformedPasswordPacket() {
+        var login = ClientLogin(policy(.plain, users: ["u": .plaintext("pw")]))
+        _ = login.receive(startup(["user": "u"]))
+        #expect(login.receive(type: FrontendMessageType.password, body: bytes("pw"))
+            == [.reject(ErrorFields(code: "08P01", message: "invalid password packet"))])
+    }
+}
