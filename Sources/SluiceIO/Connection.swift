@@ -144,8 +144,10 @@ public final class Connection: EventHandler {
             finishConnect()
             return
         }
-        if events.contains(.writable) { flush() }
-        if !isClosed, reading || !events.isDisjoint(with: .hangUp) { readAvailable() }
+        // While reading is paused a hang-up or error is learned by writing the queued output
+        // (and otherwise on resuming), never by reading: a paused connection takes in no bytes.
+        if hasPendingOutput, events.contains(.writable) || (!reading && !events.isDisjoint(with: .hangUp)) { flush() }
+        if !isClosed, reading { readAvailable() }
     }
 
     private func finishConnect() {
@@ -165,9 +167,9 @@ public final class Connection: EventHandler {
         input = buffer
         if buffer.writableCount == 0 { buffer.compact() }
         guard buffer.writableCount > 0 else {
-            // Paused with a full buffer and the peer hung up: nothing more can arrive that the
-            // owner would read, and level-triggered hang-ups would otherwise repeat forever.
-            if !reading { fail(.endOfFile) }
+            // The owner left a full buffer unconsumed: it can never make progress, and the
+            // level-triggered readiness would otherwise wake the loop forever.
+            fail(.error(ENOBUFS))
             return
         }
         switch buffer.read(from: fd) {
@@ -213,12 +215,31 @@ public final class Connection: EventHandler {
         updateInterest()
     }
 
+    /// Wanting nothing (paused, nothing queued) takes the descriptor out of epoll, which would
+    /// otherwise keep reporting a peer's hang-up (EPOLLHUP cannot be masked) to a paused reader.
+    /// The loop holds no reference to the connection meanwhile; its owner does.
     private func updateInterest() {
         guard !isClosed else { return }
         var interest: IOEvents = []
         if reading { interest.insert(.readable) }
         if hasPendingOutput || connecting { interest.insert(.writable) }
-        loop.setInterest(fd, interest)
+        if interest.isEmpty {
+            if registered {
+                loop.unregister(fd)
+                registered = false
+            }
+        } else if registered {
+            loop.setInterest(fd, interest)
+        } else {
+            do {
+                try loop.register(fd, interest: interest, handler: self)
+                registered = true
+            } catch let error as SocketError {
+                fail(.error(error.code))
+            } catch {
+                fail(.error(EINVAL))
+            }
+        }
     }
 
     private func fail(_ reason: ConnectionCloseReason) {

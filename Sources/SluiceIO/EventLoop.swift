@@ -56,14 +56,21 @@ public final class EventLoop {
         }
         handlers[index].generation &+= 1
         handlers[index].handler = handler
-        guard sluice_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, interest.rawValue | SLUICE_EPOLLRDHUP, token(fd)) == 0 else {
+        guard sluice_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, mask(interest), token(fd)) == 0 else {
             handlers[index].handler = nil
             throw SocketError("epoll_ctl add")
         }
     }
 
     public func setInterest(_ fd: Int32, _ interest: IOEvents) {
-        _ = sluice_epoll_ctl(epoll, EPOLL_CTL_MOD, fd, interest.rawValue | SLUICE_EPOLLRDHUP, token(fd))
+        _ = sluice_epoll_ctl(epoll, EPOLL_CTL_MOD, fd, mask(interest), token(fd))
+    }
+
+    /// EPOLLRDHUP (the peer closed its side) is asked for only with `.readable`: a handler that
+    /// stopped reading hears of it when it reads again, instead of being woken over and over
+    /// (level-triggered) meanwhile. EPOLLERR and EPOLLHUP are always reported.
+    private func mask(_ interest: IOEvents) -> UInt32 {
+        interest.contains(.readable) ? interest.rawValue | SLUICE_EPOLLRDHUP : interest.rawValue
     }
 
     /// Stops watching `fd`; events already fetched for it are dropped.
@@ -116,7 +123,8 @@ public final class EventLoop {
             for index in 0..<Int(max(count, 0)) {
                 dispatch(token: tokens[index], mask: masks[index])
             }
-            timers.fireDue(now: MonotonicClock.now())
+            let now = MonotonicClock.now()
+            while let action = timers.popDue(now: now) { action() }
         }
     }
 

@@ -5,6 +5,7 @@ public final class Listener: EventHandler {
     private unowned let loop: EventLoop
     private let onAccept: (Int32, String) -> Void
     private let onError: (SocketError) -> Void
+    private var isClosed = false
 
     public init(fd: Int32, address: String, loop: EventLoop,
                 onAccept: @escaping (_ fd: Int32, _ peer: String) -> Void,
@@ -25,10 +26,23 @@ public final class Listener: EventHandler {
             }
         } catch let error as SocketError {
             onError(error)
+            pauseAfterFailure()
         } catch {}
     }
 
+    /// Out of descriptors (EMFILE, ENFILE) the pending connection stays queued and the socket
+    /// stays readable: stop watching it for a moment instead of spinning.
+    private func pauseAfterFailure() {
+        loop.unregister(fd)
+        loop.schedule(after: 0.1) { [weak self] in
+            guard let self, !isClosed else { return }
+            try? loop.register(fd, interest: .readable, handler: self)
+        }
+    }
+
     public func close() {
+        guard !isClosed else { return }
+        isClosed = true
         loop.unregister(fd)
         Socket.close(fd)
     }

@@ -83,7 +83,8 @@ public enum Socket {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError("socket") }
         let result = try withUnixAddress(path) { Glibc.connect(fd, $0, $1) }
-        if result == 0 || errno == EINPROGRESS || errno == EAGAIN { return fd }
+        // A Unix socket connects at once or fails; EAGAIN means the server's backlog is full.
+        if result == 0 { return fd }
         let error = SocketError("connect \(path)")
         close(fd)
         throw error

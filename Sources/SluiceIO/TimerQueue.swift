@@ -36,11 +36,15 @@ struct TimerQueue {
         return delay <= 0 ? 0 : Int32(min(delay.rounded(.up), Double(Int32.max)))
     }
 
-    mutating func fireDue(now: Double) {
+    /// Removes and returns the action of the earliest timer due at `now`, or nil when none is.
+    /// The caller runs it after this returns: an action may schedule or cancel timers, which
+    /// must not happen while the queue is being mutated (an exclusivity violation).
+    mutating func popDue(now: Double) -> (() -> Void)? {
         while let first = heap.first, first.deadline <= now {
             popFirst()
-            if let action = actions.removeValue(forKey: first.id) { action() }
+            if let action = actions.removeValue(forKey: first.id) { return action }
         }
+        return nil
     }
 
     private mutating func popFirst() {

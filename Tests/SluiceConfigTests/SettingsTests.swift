@@ -178,13 +178,20 @@ import Testing
         #expect(Values.list("") == [])
     }
 
-    @Test func allAuthTypesParse() throws {
-        for type in AuthType.allCases {
+    @Test func supportedAuthTypesParse() throws {
+        for type in AuthType.allCases where type.isSupported {
             let text = "[pgbouncer]\nauth_type = \(type.rawValue)\nauth_file = /u.txt\n"
             #expect(try parse(text, files: ["/u.txt": ""]).0.settings.authType == type)
         }
         #expect(AuthType.hba.isSupported == false && AuthType.cert.isSupported == false)
         #expect(AuthType.scramSHA256.isSupported && AuthType.any.isSupported)
+    }
+
+    @Test(arguments: ["hba", "cert"])
+    func unavailableAuthTypesAreErrorsNotSilentFallbacks(type: String) {
+        let found = errors("[pgbouncer]\nauth_type = \(type)\nauth_file = /u.txt\n", files: ["/u.txt": ""])
+        #expect(found.count == 1)
+        #expect(found.first?.description.hasPrefix("/etc/sluice/pgbouncer.ini:2: auth_type \(type) is not available in Sluice") == true)
     }
 
     @Test func invalidValuesAreErrorsNamingFileLineKeyAndAlternatives() {
