@@ -1,5 +1,6 @@
 import Logging
 import PostgresWire
+import SluiceConfig
 import SluiceCore
 import SluiceIO
 
@@ -24,6 +25,8 @@ final class ClientConnection: ConnectionDelegate {
     let cancelKey: BackendKey
     var identity: ClientIdentity?
     var poolKey: PoolKey?
+    /// Decided at login from the user, database and global settings.
+    var poolMode = PoolMode.session
     /// True once the client has had its ParameterStatus set, BackendKeyData and first ReadyForQuery.
     var welcomed = false
     var loginTimer: TimerID?
@@ -56,6 +59,10 @@ final class ClientConnection: ConnectionDelegate {
         case .loggingIn: continueLogin()
         case .linked(let server): forwardToServer(server)
         case .idle:
+            if connection.input.map(Self.holdsOnlyTerminate) == true {
+                finish(reason: "client close request")
+                return
+            }
             connection.pauseReading()
             pooler.requestServer(for: self)
         case .waiting:
@@ -103,6 +110,21 @@ final class ClientConnection: ConnectionDelegate {
     }
 
     // MARK: Linked
+
+    /// Keeps a tracked setting the server reported while serving this client (after a `SET`),
+    /// so the client finds it on whichever server it gets next.
+    func remember(_ parameter: StartupParameter) {
+        guard identity != nil, pooler.trackedParameters.canonicalName(parameter.name) == parameter.name else { return }
+        identity?.parameters.record(parameter)
+    }
+
+    /// A client between transactions that only says goodbye needs no server for it.
+    private static func holdsOnlyTerminate(_ input: IOBuffer) -> Bool {
+        input.readableCount == 5 && input.byte(at: 0) == FrontendMessageType.terminate
+    }
+
+    /// True when a message is only partly forwarded: its server must stay linked until the rest follows.
+    var isMidMessage: Bool { stream.remainingPassThrough > 0 }
 
     /// Forwards the client's messages to its server, keeping a Terminate back.
     func forwardToServer(_ server: ServerConnection) {

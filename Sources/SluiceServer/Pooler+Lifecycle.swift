@@ -34,6 +34,7 @@ extension Pooler {
             logger.warning("reload: \(restartOnly.joined(separator: ", ")) take effect only after a restart")
         }
         configuration = fresh
+        trackedParameters = TrackedParameters(extra: fresh.settings.trackExtraParameters)
         for key in pools.keys {
             guard let entry = fresh.database(named: key.database) else { continue }
             perform(pools.configure(key, limits: limits(for: entry, user: key.user)))

@@ -1,4 +1,5 @@
 import PostgresWire
+import SluiceConfig
 import SluiceCore
 import SluiceIO
 
@@ -18,7 +19,7 @@ extension Pooler {
         server.runInternal(statements.joined(separator: "; ")) { [unowned self, weak client, unowned server] error in
             guard !server.state.isClosed else { return }
             guard let client, case .linked = client.state else {
-                releaseServer(server)
+                releaseServer(server, reset: false)
                 return
             }
             if let error {
@@ -35,9 +36,8 @@ extension Pooler {
     /// the client should see: its startup value, else the pool's default.
     private func parameterStatements(client: ClientConnection, server: ServerConnection) -> [String] {
         let wanted = client.identity?.parameters ?? []
-        let tracked = TrackedParameters(extra: configuration.settings.trackExtraParameters)
         var statements: [String] = []
-        for name in tracked.names {
+        for name in trackedParameters.names {
             let target = wanted.value(of: name) ?? poolDefaults[server.poolKey]?.value(of: name)
             guard let target else { continue }
             let current = server.parameters.value(of: name) ?? server.unreportedSettings.value(of: name)
@@ -55,23 +55,49 @@ extension Pooler {
             client.sendWelcome(parameters: server.parameters)
         }
         client.connection.resumeReading()
+        server.connection?.resumeReading()
         if let input = client.connection.input, !input.isEmpty {
             client.forwardToServer(server)
+        }
+        transactionMayHaveEnded(client, server)
+    }
+
+    /// After a ReadyForQuery reached the client. In statement mode a transaction block is an
+    /// error; in transaction and statement mode a server that has answered everything and sits
+    /// outside a transaction goes back to the pool, and the client holds none until it sends more.
+    func readyForQuery(_ client: ClientConnection, _ server: ServerConnection) {
+        guard case .linked(let linked) = client.state, linked === server else { return }
+        if client.poolMode == .statement && server.transactionStatus != .idle {
+            client.reject(ErrorFields(code: SQLState.featureNotSupported, message: "transaction blocks not allowed in statement pooling mode"))
+            return
+        }
+        transactionMayHaveEnded(client, server)
+    }
+
+    private func transactionMayHaveEnded(_ client: ClientConnection, _ server: ServerConnection) {
+        guard client.poolMode != .session, case .linked(let linked) = client.state, linked === server,
+              server.isClean, !client.isMidMessage else { return }
+        client.state = .idle
+        server.state = .idle
+        perform(pools.release(server.id, reusable: true))
+        guard case .idle = client.state else { return }
+        client.connection.resumeReading()
+        if let input = client.connection.input, !input.isEmpty {
+            client.connectionReadable(client.connection)
         }
     }
 
     /// Takes a server back from a client that left: reset it and return it to the pool if it
     /// finished its work cleanly, close it otherwise.
-    func releaseServer(_ server: ServerConnection) {
+    func releaseServer(_ server: ServerConnection, reset: Bool) {
         guard !server.state.isClosed else { return }
         guard server.isClean else {
             logger.info("\(server.label) closed: client left while it was busy")
-            servers[server.id] = nil
             perform(pools.release(server.id, reusable: false))
             return
         }
         let resetQuery = configuration.settings.serverResetQuery
-        guard !resetQuery.isEmpty else {
+        guard reset, !resetQuery.isEmpty else {
             server.state = .idle
             perform(pools.release(server.id, reusable: true))
             return
@@ -80,9 +106,7 @@ extension Pooler {
             guard !server.state.isClosed else { return }
             server.unreportedSettings = []
             if let error { logger.warning("\(server.label) server_reset_query failed: \(error.message)") }
-            let reusable = error == nil && server.transactionStatus == .idle
-            if !reusable { servers[server.id] = nil }
-            perform(pools.release(server.id, reusable: reusable))
+            perform(pools.release(server.id, reusable: error == nil && server.transactionStatus == .idle))
         }
     }
 
@@ -96,8 +120,9 @@ extension Pooler {
 extension ServerConnection {
     /// The linked client is gone.
     func clientLeft() {
-        guard case .linked = state else { return }
+        guard case .linked(let client) = state else { return }
         state = .idle
-        pooler.releaseServer(self)
+        let settings = pooler.configuration.settings
+        pooler.releaseServer(self, reset: client.poolMode == .session || settings.serverResetQueryAlways)
     }
 }

@@ -15,6 +15,7 @@ extension Pooler {
         if let clientKey = identity.scramClientKey { passThroughKeys[identity.user] = clientKey }
         let key = PoolKey(database: identity.database, user: entry.user ?? identity.user)
         client.poolKey = key
+        client.poolMode = configuration.poolMode(database: entry, user: identity.user)
         if configuration.settings.logConnections {
             logger.info("\(client.label) login attempt: pool \(key)")
         }

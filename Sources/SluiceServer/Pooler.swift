@@ -24,6 +24,8 @@ public final class Pooler {
     var passThroughKeys: [String: [UInt8]] = [:]
     /// Per-process key for the fake SCRAM verifiers of unknown users.
     let mockKey = Crypto.randomBytes(32)
+    /// The settings every client's session keeps across servers (from track_extra_parameters).
+    var trackedParameters: TrackedParameters
     private var nextClientID: UInt64 = 0
     private var nextServerID: UInt64 = 0
     var stopping = false
@@ -36,6 +38,7 @@ public final class Pooler {
         self.configuration = configuration
         self.logger = logger
         self.reloadConfiguration = reloadConfiguration
+        trackedParameters = TrackedParameters(extra: configuration.settings.trackExtraParameters)
         loop = try EventLoop(bufferSize: max(configuration.settings.packetBufferSize, 16 * 1024))
     }
 
@@ -92,7 +95,7 @@ public final class Pooler {
             hasUserlist: settings.authFile != nil,
             secret: { [secrets = configuration.userSecrets] in secrets[$0] },
             ignoredStartupParameters: settings.ignoreStartupParameters,
-            trackedParameters: TrackedParameters(extra: settings.trackExtraParameters),
+            trackedParameters: trackedParameters,
             mockKey: mockKey
         )
         let client = ClientConnection(

@@ -113,10 +113,14 @@ final class ServerConnection: ConnectionDelegate {
     /// Forwards PostgreSQL's replies, noting ReadyForQuery and ParameterStatus on the way.
     private func forwardToClient(_ client: ClientConnection, _ input: IOBuffer) {
         var blocked = false
+        var readyForQuery = false
         let outcome = stream.scan(input, wantsBody: { type in
             type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus
         }, inspect: { type, body in
-            self.observe(type, body)
+            if let parameter = self.observe(type, body) {
+                client.remember(parameter)
+            }
+            readyForQuery = readyForQuery || type == BackendMessageType.readyForQuery
             return .forward
         }, forward: { offset, count in
             if !client.connection.send(from: input, offset: offset, count: count) { blocked = true }
@@ -124,16 +128,22 @@ final class ServerConnection: ConnectionDelegate {
         if blocked { connection?.pauseReading() }
         if outcome == .malformed {
             fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))
+        } else if readyForQuery {
+            pooler.readyForQuery(client, self)
         }
     }
 
-    private func observe(_ type: UInt8, _ body: [UInt8]) {
+    /// Notes ReadyForQuery and ParameterStatus; returns a parameter the server just reported.
+    @discardableResult
+    private func observe(_ type: UInt8, _ body: [UInt8]) -> StartupParameter? {
         if type == BackendMessageType.readyForQuery, let status = BackendMessage.decodeReadyForQuery(body) {
             transactionStatus = status
             outstandingSyncs = max(0, outstandingSyncs - 1)
         } else if type == BackendMessageType.parameterStatus, let parameter = BackendMessage.decodeParameterStatus(body) {
             parameters.record(parameter)
+            return parameter
         }
+        return nil
     }
 
     /// An idle server may still send a notice or a parameter change; an error means it is going away.

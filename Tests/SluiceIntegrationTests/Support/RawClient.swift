@@ -120,7 +120,8 @@ final class RawClient {
         throw HarnessError("connection closed during login")
     }
 
-    /// Runs a simple query and collects text rows until ReadyForQuery.
+    /// Runs a simple query and collects text rows until ReadyForQuery, or until the server
+    /// closes the connection after an error (a FATAL one).
     func query(_ sql: String) throws -> QueryResult {
         send(FrontendMessage.query(sql))
         var result = QueryResult()
@@ -136,6 +137,7 @@ final class RawClient {
                 break
             }
         }
+        if result.error != nil { return result }
         throw HarnessError("connection closed during query")
     }
 
