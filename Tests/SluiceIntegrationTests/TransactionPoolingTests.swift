@@ -3,191 +3,193 @@ import PostgresWire
 import SluiceLocalCluster
 import Testing
 
-/// Transaction and statement pooling: many clients over a few servers, with nothing leaking
-/// between them.
-@Suite(.serialized)
-struct TransactionPoolingTests {
-    let cluster = Clusters.trust
-    let password = Clusters.password
+extension IntegrationTests {
+    /// Transaction and statement pooling: many clients over a few servers, with nothing leaking
+    /// between them.
+    @Suite
+    struct TransactionPoolingTests {
+        let cluster = Clusters.trust
+        let password = Clusters.password
 
-    func sluice(_ settings: [String: String] = [:]) throws -> SluiceInstance {
-        var all = ["pool_mode": "transaction", "max_client_conn": "300"]
-        all.merge(settings) { _, new in new }
-        return try SluiceInstance(cluster: cluster, settings: all, userlist: [("app", password)])
-    }
-
-    func login(_ sluice: SluiceInstance) throws -> RawClient {
-        let client = try RawClient(port: sluice.port)
-        guard case .ready = try client.login(user: "app", database: "app", password: password) else {
-            throw HarnessError("login failed: \(sluice.log())")
+        func sluice(_ settings: [String: String] = [:]) throws -> SluiceInstance {
+            var all = ["pool_mode": "transaction", "max_client_conn": "300"]
+            all.merge(settings) { _, new in new }
+            return try SluiceInstance(cluster: cluster, settings: all, userlist: [("app", password)])
         }
-        return client
-    }
 
-    func pgbenchTables() throws {
-        let initialize = try Tools.pgbench(["-i", "-s", "1", "-q", "-h", cluster.socketDirectory, "-p", String(cluster.port), "-U", "postgres", "app"])
-        #expect(initialize.status == 0, "\(initialize.stderr)")
-        _ = try cluster.psql("GRANT ALL ON ALL TABLES IN SCHEMA public TO app", database: "app")
-    }
-
-    /// Samples how many server connections PostgreSQL sees from Sluice while `body` runs.
-    func peakBackends(during body: () throws -> Void) rethrows -> Int {
-        let peak = Locked(0)
-        let running = Locked(true)
-        let cluster = cluster
-        let sampler = Thread {
-            while running.read({ $0 }) {
-                if let count = try? Clusters.backendCount(cluster) { peak.update { $0 = max($0, count) } }
-                usleep(50_000)
+        func login(_ sluice: SluiceInstance) throws -> RawClient {
+            let client = try RawClient(port: sluice.port)
+            guard case .ready = try client.login(user: "app", database: "app", password: password) else {
+                throw HarnessError("login failed: \(sluice.log())")
             }
+            return client
         }
-        sampler.start()
-        defer { running.update { $0 = false } }
-        try body()
-        return peak.read { $0 }
-    }
 
-    @Test(arguments: ["simple", "extended"])
-    func pgbenchHundredClientsOverFiveServers(mode: String) throws {
-        try pgbenchTables()
-        let sluice = try sluice(["default_pool_size": "5"])
-        var run: ProcessRunner.Output?
-        let peak = try peakBackends {
-            run = try Tools.pgbench(["-M", mode, "-c", "100", "-j", "2", "-t", "30", "-n",
-                                     "-h", "127.0.0.1", "-p", String(sluice.port), "-U", "app", "app"], password: password)
+        func pgbenchTables() throws {
+            let initialize = try Tools.pgbench(["-i", "-s", "1", "-q", "-h", cluster.socketDirectory, "-p", String(cluster.port), "-U", "postgres", "app"])
+            #expect(initialize.status == 0, "\(initialize.stderr)")
+            _ = try cluster.psql("GRANT ALL ON ALL TABLES IN SCHEMA public TO app", database: "app")
         }
-        let output = try #require(run)
-        #expect(output.status == 0, "\(output.stderr)")
-        #expect(Tools.pgbenchFigure(output.stdout, "number of transactions actually processed:") == 3000, "\(output.stdout)")
-        #expect(Tools.pgbenchFigure(output.stdout, "number of failed transactions:") ?? 0 == 0)
-        #expect(peak <= 5 && peak >= 1, "peak \(peak) server connections")
-    }
 
-    @Test func settingsStayWithTheirClientOnASharedServer() throws {
-        let sluice = try sluice(["default_pool_size": "1"])
-        let tokyo = try login(sluice)
-        let other = try login(sluice)
-        let defaultZone = try other.query("SHOW TimeZone").rows
-        #expect(try tokyo.query("SET TimeZone = 'Asia/Tokyo'").error == nil)
-        let firstPID = try tokyo.query("SELECT pg_backend_pid()").rows
-        #expect(try other.query("SELECT pg_backend_pid()").rows == firstPID, "both clients share the one server")
-        #expect(try other.query("SHOW TimeZone").rows == defaultZone)
-        #expect(try tokyo.query("SHOW TimeZone").rows == [["Asia/Tokyo"]])
-        #expect(try other.query("SHOW TimeZone").rows == defaultZone)
-    }
-
-    @Test func clientKilledMidTransactionLeavesNoLockBehind() throws {
-        let sluice = try sluice(["default_pool_size": "2"])
-        try cluster.psql("DROP TABLE IF EXISTS guarded; CREATE TABLE guarded (id int); GRANT ALL ON guarded TO app", database: "app")
-        do {
-            let doomed = try login(sluice)
-            #expect(try doomed.query("BEGIN; LOCK TABLE guarded IN ACCESS EXCLUSIVE MODE; INSERT INTO guarded VALUES (1)").error == nil)
-        }
-        usleep(200_000)
-        let next = try login(sluice)
-        let locked = try next.query("SET lock_timeout = '2s'; LOCK TABLE guarded IN ACCESS EXCLUSIVE MODE")
-        #expect(locked.error == nil, "\(String(describing: locked.error))")
-        #expect(try next.query("SELECT count(*) FROM guarded").rows == [["0"]])
-        let open = try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'app' AND state LIKE 'idle in transaction%'")
-        #expect(open == "0")
-    }
-
-    @Test func pipelinedQueriesAndExtendedSyncsArriveInOrder() throws {
-        let sluice = try sluice(["default_pool_size": "1"])
-        let client = try login(sluice)
-        client.send(FrontendMessage.query("SELECT 1") + FrontendMessage.query("SELECT 2"))
-        var seen: [UInt8] = []
-        var readyCount = 0
-        while readyCount < 2, let (type, _) = try client.readMessage() {
-            seen.append(type)
-            if type == BackendMessageType.readyForQuery { readyCount += 1 }
-        }
-        #expect(seen.filter { $0 == BackendMessageType.dataRow }.count == 2)
-
-        var pipeline: [UInt8] = []
-        for value in ["10", "20", "30"] {
-            pipeline += ExtendedProtocol.parse("", "SELECT $1::int + 1") + ExtendedProtocol.bind(value)
-                + ExtendedProtocol.execute() + FrontendMessage.sync
-        }
-        client.send(pipeline)
-        var rows: [String] = []
-        readyCount = 0
-        while readyCount < 3, let (type, body) = try client.readMessage() {
-            if type == BackendMessageType.dataRow { rows.append(String(decoding: body.suffix(2), as: UTF8.self)) }
-            if type == BackendMessageType.readyForQuery { readyCount += 1 }
-        }
-        #expect(rows == ["11", "21", "31"])
-    }
-
-    @Test func cancelReachesTheServerRunningTheQuery() throws {
-        let sluice = try sluice(["default_pool_size": "2"])
-        let client = try RawClient(port: sluice.port)
-        guard case .ready(let key, _) = try client.login(user: "app", database: "app", password: password) else {
-            Issue.record("login failed")
-            return
-        }
-        let port = sluice.port
-        Thread {
-            usleep(500_000)
-            if let canceller = try? RawClient(port: port) {
-                canceller.send(StartupPacket.cancelRequest(key))
-                _ = try? canceller.readMessage()
+        /// Samples how many server connections PostgreSQL sees from Sluice while `body` runs.
+        func peakBackends(during body: () throws -> Void) rethrows -> Int {
+            let peak = Locked(0)
+            let running = Locked(true)
+            let cluster = cluster
+            let sampler = Thread {
+                while running.read({ $0 }) {
+                    if let count = try? Clusters.backendCount(cluster) { peak.update { $0 = max($0, count) } }
+                    usleep(50_000)
+                }
             }
-        }.start()
-        let started = Date()
-        #expect(try client.query("SELECT pg_sleep(10)").error?.code == "57014")
-        #expect(Date().timeIntervalSince(started) < 8)
-        #expect(try client.query("SELECT 3").rows == [["3"]])
-    }
-
-    @Test func queryWaitTimeoutEndsAWait() throws {
-        let sluice = try sluice(["default_pool_size": "1", "query_wait_timeout": "1"])
-        let holder = try login(sluice)
-        #expect(try holder.query("BEGIN").error == nil)
-        let waiter = try login(sluice)
-        let started = Date()
-        let result = try waiter.query("SELECT 1")
-        #expect(result.error?.code == "08P01")
-        #expect(result.error?.message == "query_wait_timeout")
-        #expect(Date().timeIntervalSince(started) < 5)
-        #expect(try holder.query("COMMIT").error == nil)
-    }
-
-    @Test func statementModeRefusesTransactionBlocks() throws {
-        let sluice = try sluice(["pool_mode": "statement", "default_pool_size": "1"])
-        let client = try login(sluice)
-        #expect(try client.query("SELECT 1").rows == [["1"]])
-        client.send(FrontendMessage.query("BEGIN"))
-        var error: ErrorFields?
-        while let (type, body) = try client.readMessage() {
-            if type == BackendMessageType.errorResponse { error = ErrorFields(body: body) }
+            sampler.start()
+            defer { running.update { $0 = false } }
+            try body()
+            return peak.read { $0 }
         }
-        #expect(error?.code == "0A000")
-        #expect(error?.message == "transaction blocks not allowed in statement pooling mode")
-        let after = try login(sluice)
-        #expect(try after.query("SELECT 2").rows == [["2"]])
-    }
 
-    @Test func reloadChangesPoolSizeWhilePgbenchRuns() throws {
-        try pgbenchTables()
-        let sluice = try sluice(["default_pool_size": "2"])
-        let config = try String(contentsOfFile: sluice.configPath, encoding: .utf8)
-        Thread {
-            usleep(1_000_000)
-            try? config.replacingOccurrences(of: "default_pool_size = 2", with: "default_pool_size = 4")
-                .write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
-            sluice.signal(SIGHUP)
-        }.start()
-        var run: ProcessRunner.Output?
-        let peak = try peakBackends {
-            run = try Tools.pgbench(["-c", "20", "-j", "2", "-T", "4", "-n", "-S",
-                                     "-h", "127.0.0.1", "-p", String(sluice.port), "-U", "app", "app"], password: password)
+        @Test(arguments: ["simple", "extended"])
+        func pgbenchHundredClientsOverFiveServers(mode: String) throws {
+            try pgbenchTables()
+            let sluice = try sluice(["default_pool_size": "5"])
+            var run: ProcessRunner.Output?
+            let peak = try peakBackends {
+                run = try Tools.pgbench(["-M", mode, "-c", "100", "-j", "2", "-t", "30", "-n",
+                                         "-h", "127.0.0.1", "-p", String(sluice.port), "-U", "app", "app"], password: password)
+            }
+            let output = try #require(run)
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(Tools.pgbenchFigure(output.stdout, "number of transactions actually processed:") == 3000, "\(output.stdout)")
+            #expect(Tools.pgbenchFigure(output.stdout, "number of failed transactions:") ?? 0 == 0)
+            #expect(peak <= 5 && peak >= 1, "peak \(peak) server connections")
         }
-        let output = try #require(run)
-        #expect(output.status == 0, "\(output.stderr)")
-        #expect(Tools.pgbenchFigure(output.stdout, "number of failed transactions:") ?? 0 == 0)
-        #expect(peak >= 3 && peak <= 4, "peak \(peak): the pool should have grown from 2 to 4")
-        #expect(sluice.log().contains("configuration reloaded"))
+
+        @Test func settingsStayWithTheirClientOnASharedServer() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let tokyo = try login(sluice)
+            let other = try login(sluice)
+            let defaultZone = try other.query("SHOW TimeZone").rows
+            #expect(try tokyo.query("SET TimeZone = 'Asia/Tokyo'").error == nil)
+            let firstPID = try tokyo.query("SELECT pg_backend_pid()").rows
+            #expect(try other.query("SELECT pg_backend_pid()").rows == firstPID, "both clients share the one server")
+            #expect(try other.query("SHOW TimeZone").rows == defaultZone)
+            #expect(try tokyo.query("SHOW TimeZone").rows == [["Asia/Tokyo"]])
+            #expect(try other.query("SHOW TimeZone").rows == defaultZone)
+        }
+
+        @Test func clientKilledMidTransactionLeavesNoLockBehind() throws {
+            let sluice = try sluice(["default_pool_size": "2"])
+            try cluster.psql("DROP TABLE IF EXISTS guarded; CREATE TABLE guarded (id int); GRANT ALL ON guarded TO app", database: "app")
+            do {
+                let doomed = try login(sluice)
+                #expect(try doomed.query("BEGIN; LOCK TABLE guarded IN ACCESS EXCLUSIVE MODE; INSERT INTO guarded VALUES (1)").error == nil)
+            }
+            usleep(200_000)
+            let next = try login(sluice)
+            let locked = try next.query("SET lock_timeout = '2s'; LOCK TABLE guarded IN ACCESS EXCLUSIVE MODE")
+            #expect(locked.error == nil, "\(String(describing: locked.error))")
+            #expect(try next.query("SELECT count(*) FROM guarded").rows == [["0"]])
+            let open = try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'app' AND state LIKE 'idle in transaction%'")
+            #expect(open == "0")
+        }
+
+        @Test func pipelinedQueriesAndExtendedSyncsArriveInOrder() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let client = try login(sluice)
+            client.send(FrontendMessage.query("SELECT 1") + FrontendMessage.query("SELECT 2"))
+            var seen: [UInt8] = []
+            var readyCount = 0
+            while readyCount < 2, let (type, _) = try client.readMessage() {
+                seen.append(type)
+                if type == BackendMessageType.readyForQuery { readyCount += 1 }
+            }
+            #expect(seen.filter { $0 == BackendMessageType.dataRow }.count == 2)
+
+            var pipeline: [UInt8] = []
+            for value in ["10", "20", "30"] {
+                pipeline += ExtendedProtocol.parse("", "SELECT $1::int + 1") + ExtendedProtocol.bind(value)
+                    + ExtendedProtocol.execute() + FrontendMessage.sync
+            }
+            client.send(pipeline)
+            var rows: [String] = []
+            readyCount = 0
+            while readyCount < 3, let (type, body) = try client.readMessage() {
+                if type == BackendMessageType.dataRow { rows.append(String(decoding: body.suffix(2), as: UTF8.self)) }
+                if type == BackendMessageType.readyForQuery { readyCount += 1 }
+            }
+            #expect(rows == ["11", "21", "31"])
+        }
+
+        @Test func cancelReachesTheServerRunningTheQuery() throws {
+            let sluice = try sluice(["default_pool_size": "2"])
+            let client = try RawClient(port: sluice.port)
+            guard case .ready(let key, _) = try client.login(user: "app", database: "app", password: password) else {
+                Issue.record("login failed")
+                return
+            }
+            let port = sluice.port
+            Thread {
+                usleep(500_000)
+                if let canceller = try? RawClient(port: port) {
+                    canceller.send(StartupPacket.cancelRequest(key))
+                    _ = try? canceller.readMessage()
+                }
+            }.start()
+            let started = Date()
+            #expect(try client.query("SELECT pg_sleep(10)").error?.code == "57014")
+            #expect(Date().timeIntervalSince(started) < 8)
+            #expect(try client.query("SELECT 3").rows == [["3"]])
+        }
+
+        @Test func queryWaitTimeoutEndsAWait() throws {
+            let sluice = try sluice(["default_pool_size": "1", "query_wait_timeout": "1"])
+            let holder = try login(sluice)
+            #expect(try holder.query("BEGIN").error == nil)
+            let waiter = try login(sluice)
+            let started = Date()
+            let result = try waiter.query("SELECT 1")
+            #expect(result.error?.code == "08P01")
+            #expect(result.error?.message == "query_wait_timeout")
+            #expect(Date().timeIntervalSince(started) < 5)
+            #expect(try holder.query("COMMIT").error == nil)
+        }
+
+        @Test func statementModeRefusesTransactionBlocks() throws {
+            let sluice = try sluice(["pool_mode": "statement", "default_pool_size": "1"])
+            let client = try login(sluice)
+            #expect(try client.query("SELECT 1").rows == [["1"]])
+            client.send(FrontendMessage.query("BEGIN"))
+            var error: ErrorFields?
+            while let (type, body) = try client.readMessage() {
+                if type == BackendMessageType.errorResponse { error = ErrorFields(body: body) }
+            }
+            #expect(error?.code == "0A000")
+            #expect(error?.message == "transaction blocks not allowed in statement pooling mode")
+            let after = try login(sluice)
+            #expect(try after.query("SELECT 2").rows == [["2"]])
+        }
+
+        @Test func reloadChangesPoolSizeWhilePgbenchRuns() throws {
+            try pgbenchTables()
+            let sluice = try sluice(["default_pool_size": "2"])
+            let config = try String(contentsOfFile: sluice.configPath, encoding: .utf8)
+            Thread {
+                usleep(1_000_000)
+                try? config.replacingOccurrences(of: "default_pool_size = 2", with: "default_pool_size = 4")
+                    .write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+                sluice.signal(SIGHUP)
+            }.start()
+            var run: ProcessRunner.Output?
+            let peak = try peakBackends {
+                run = try Tools.pgbench(["-c", "20", "-j", "2", "-T", "4", "-n", "-S",
+                                         "-h", "127.0.0.1", "-p", String(sluice.port), "-U", "app", "app"], password: password)
+            }
+            let output = try #require(run)
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(Tools.pgbenchFigure(output.stdout, "number of failed transactions:") ?? 0 == 0)
+            #expect(peak >= 3 && peak <= 4, "peak \(peak): the pool should have grown from 2 to 4")
+            #expect(sluice.log().contains("configuration reloaded"))
+        }
     }
 }
 
