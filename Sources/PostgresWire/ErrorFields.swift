@@ -62,6 +62,8 @@ public enum SQLState {
     public static let cannotConnectNow = "57P03"
     public static let adminShutdown = "57P01"
     public static let queryCanceled = "57014"
+    public static let idleInTransactionTimeout = "25P03"
+    public static let idleSessionTimeout = "57P05"
     public static let featureNotSupported = "0A000"
     public static let internalError = "XX000"
     public static let programLimitExceeded = "54000"

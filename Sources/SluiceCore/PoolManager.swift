@@ -6,10 +6,18 @@ public struct PoolLimits: Sendable, Equatable {
     /// Server connections for the pool's user across databases; 0 means no limit.
     public var maxUserConnections: Int
 
-    public init(poolSize: Int, maxDatabaseConnections: Int = 0, maxUserConnections: Int = 0) {
+    /// Servers kept open even with nobody waiting (min_pool_size).
+    public var minimumSize: Int
+    /// Extra servers allowed once a client has waited too long (reserve_pool_size).
+    public var reserveSize: Int
+
+    public init(poolSize: Int, maxDatabaseConnections: Int = 0, maxUserConnections: Int = 0,
+                minimumSize: Int = 0, reserveSize: Int = 0) {
         self.poolSize = poolSize
         self.maxDatabaseConnections = maxDatabaseConnections
         self.maxUserConnections = maxUserConnections
+        self.minimumSize = minimumSize
+        self.reserveSize = reserveSize
     }
 }
 
@@ -38,6 +46,20 @@ public struct PoolManager: Sendable {
     }
 
     public func limits(of key: PoolKey) -> PoolLimits? { pools[key]?.limits }
+
+    /// A client waited past reserve_pool_timeout: the pool may grow by its reserve until nobody waits.
+    public mutating func activateReserve(_ key: PoolKey) -> [Action] {
+        guard var pool = pools[key], pool.limits.reserveSize > 0, !pool.waiting.isEmpty else { return [] }
+        pool.reserveActive = true
+        pools[key] = pool
+        return openWhileNeeded(key)
+    }
+
+    /// True when closing one idle server would leave the pool above its minimum size.
+    public func canShrink(_ key: PoolKey) -> Bool {
+        guard let pool = pools[key] else { return false }
+        return pool.total > pool.limits.minimumSize
+    }
 
     /// A client wants a server: an idle one at once, else it waits in line.
     public mutating func request(_ client: ClientID, from key: PoolKey) -> [Action] {
@@ -108,7 +130,8 @@ public struct PoolManager: Sendable {
 
     private mutating func handOver(_ server: ServerID, in key: PoolKey) -> [Action] {
         guard var pool = pools[key] else { return [] }
-        if pool.total > pool.limits.poolSize {
+        if pool.waiting.isEmpty { pool.reserveActive = false }
+        if pool.total > pool.size {
             pools[key] = pool
             return remove(server) + [.close(server)]
         }
@@ -128,9 +151,12 @@ public struct PoolManager: Sendable {
     /// of another pool to make room.
     private mutating func openWhileNeeded(_ key: PoolKey) -> [Action] {
         var actions: [Action] = []
-        while var pool = pools[key], pool.waiting.count > pool.opening, pool.total < pool.limits.poolSize {
+        while var pool = pools[key], pool.waiting.count > pool.opening || pool.total < pool.limits.minimumSize,
+              pool.total < pool.size {
             if !sharedLimitsAllow(key, pool.limits) {
-                guard let victim = idleServersToClose(for: key, pool.limits).first else { break }
+                // Other pools give up idle servers only for a client that waits, not for a minimum.
+                guard pool.waiting.count > pool.opening,
+                      let victim = idleServersToClose(for: key, pool.limits).first else { break }
                 actions += remove(victim) + [.close(victim)]
                 continue
             }
@@ -190,6 +216,9 @@ private struct Pool: Sendable {
     var active: Set<ServerID> = []
     var opening = 0
     var waiting: [ClientID] = []
+    var reserveActive = false
 
     var total: Int { idle.count + active.count + opening }
+    /// The most servers the pool may hold now.
+    var size: Int { limits.poolSize + (reserveActive ? limits.reserveSize : 0) }
 }

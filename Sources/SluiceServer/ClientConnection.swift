@@ -33,6 +33,8 @@ final class ClientConnection: ConnectionDelegate {
     var waitTimer: TimerID?
     var stream = MessageStream()
     let connectedAt = MonotonicClock.now()
+    /// When the client last started waiting for a server, or last became idle between transactions.
+    var stateSince = MonotonicClock.now()
 
     init(id: ClientID, connection: Connection, peer: String, pooler: Pooler, login: ClientLogin, cancelKey: BackendKey) {
         self.id = id

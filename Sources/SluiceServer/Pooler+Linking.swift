@@ -77,8 +77,11 @@ extension Pooler {
     private func transactionMayHaveEnded(_ client: ClientConnection, _ server: ServerConnection) {
         guard client.poolMode != .session, case .linked(let linked) = client.state, linked === server,
               server.isClean, !client.isMidMessage else { return }
+        let now = MonotonicClock.now()
         client.state = .idle
+        client.stateSince = now
         server.state = .idle
+        server.idleSince = now
         perform(pools.release(server.id, reusable: true))
         guard case .idle = client.state else { return }
         client.connection.resumeReading()
@@ -97,6 +100,7 @@ extension Pooler {
             return
         }
         let resetQuery = configuration.settings.serverResetQuery
+        server.idleSince = MonotonicClock.now()
         guard reset, !resetQuery.isEmpty else {
             server.state = .idle
             perform(pools.release(server.id, reusable: true))
@@ -113,6 +117,10 @@ extension Pooler {
     /// Forwards a CancelRequest to the server now running the client that holds `key`.
     func forwardCancel(_ key: BackendKey) {
         guard let client = clientsByCancelKey[key], case .linked(let server) = client.state else { return }
+        cancelQuery(on: server)
+    }
+
+    func cancelQuery(on server: ServerConnection) {
         CancelForwarder.send(StartupPacket.cancelRequest(server.backendKey), host: server.host, port: server.port, loop: loop, logger: logger)
     }
 }

@@ -27,6 +27,7 @@ extension Pooler {
         }
         client.sendWelcome(parameters: welcomeParameters(defaults: defaults, client: identity.parameters))
         client.state = .idle
+        client.stateSince = MonotonicClock.now()
     }
 
     /// What a client is told at login: the pool's server parameters, with the values the client
@@ -44,13 +45,16 @@ extension Pooler {
         PoolLimits(
             poolSize: configuration.poolSize(for: entry),
             maxDatabaseConnections: configuration.maxDBConnections(for: entry),
-            maxUserConnections: configuration.maxUserConnections(for: user)
+            maxUserConnections: configuration.maxUserConnections(for: user),
+            minimumSize: configuration.minPoolSize(for: entry),
+            reserveSize: configuration.reservePoolSize(for: entry)
         )
     }
 
     func requestServer(for client: ClientConnection) {
         guard let key = client.poolKey else { return }
         client.state = .waiting(key)
+        client.stateSince = MonotonicClock.now()
         let timeout = configuration.settings.queryWaitTimeout
         if timeout > 0 {
             client.waitTimer = loop.schedule(after: timeout) { [weak client] in

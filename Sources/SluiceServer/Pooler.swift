@@ -58,6 +58,7 @@ public final class Pooler {
             let path = "\(directory)/.s.PGSQL.\(settings.listenPort)"
             try addListener(fd: try Socket.listenUnix(path: path), address: path)
         }
+        scheduleJanitor()
         guard !listeners.isEmpty else {
             throw StartError("listen_addr and unix_socket_dir are both empty: nothing to listen on")
         }

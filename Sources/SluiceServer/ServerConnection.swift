@@ -34,6 +34,11 @@ final class ServerConnection: ConnectionDelegate {
     var unsyncedExtendedMessages = false
     var stream = MessageStream()
     var connectTimer: TimerID?
+    let createdAt = MonotonicClock.now()
+    /// When the server last went back to its pool.
+    var idleSince = MonotonicClock.now()
+    /// When the server last went from having answered everything to working on a request.
+    var busySince = MonotonicClock.now()
     let host: String
     let port: Int
 
@@ -93,8 +98,10 @@ final class ServerConnection: ConnectionDelegate {
     func noteClientMessage(_ type: UInt8) {
         switch type {
         case FrontendMessageType.query, FrontendMessageType.functionCall:
+            if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
             outstandingSyncs += 1
         case FrontendMessageType.sync:
+            if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
             outstandingSyncs += 1
             unsyncedExtendedMessages = false
         case FrontendMessageType.parse, FrontendMessageType.bind, FrontendMessageType.describe,
@@ -139,6 +146,7 @@ final class ServerConnection: ConnectionDelegate {
         if type == BackendMessageType.readyForQuery, let status = BackendMessage.decodeReadyForQuery(body) {
             transactionStatus = status
             outstandingSyncs = max(0, outstandingSyncs - 1)
+            if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
         } else if type == BackendMessageType.parameterStatus, let parameter = BackendMessage.decodeParameterStatus(body) {
             parameters.record(parameter)
             return parameter

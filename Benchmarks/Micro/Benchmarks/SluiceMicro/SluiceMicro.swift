@@ -1,0 +1,295 @@
+// Microbenchmarks of Sluice's per-message, per-login and per-transaction work.
+//
+//     Benchmarks/run-micro            (or, once the root exports the products:)
+//     swift package --package-path Benchmarks/Micro benchmark
+//
+// Each benchmark's inner loop is one unit of work as the pooler does it per transaction or per
+// login; `mallocCountTotal` shows allocations per unit, the figure the hot path should keep at 0.
+
+import Benchmark
+import PostgresWire
+import SluiceAuth
+import SluiceCore
+import SluiceIO
+
+// MARK: - Wire fixtures
+
+/// A backend message: type, big-endian length that counts itself, body.
+private func message(_ type: Character, _ body: [UInt8]) -> [UInt8] {
+    let length = UInt32(body.count + 4)
+    return [type.asciiValue!, UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+            UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)] + body
+}
+
+private func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+private func int16(_ value: Int16) -> [UInt8] { [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)] }
+private func int32(_ value: Int32) -> [UInt8] {
+    let raw = UInt32(bitPattern: value)
+    return [UInt8(raw >> 24), UInt8(truncatingIfNeeded: raw >> 16), UInt8(truncatingIfNeeded: raw >> 8), UInt8(truncatingIfNeeded: raw)]
+}
+
+/// PostgreSQL's reply to pgbench -S in simple mode: RowDescription, DataRow, CommandComplete,
+/// ReadyForQuery (what Sluice forwards per transaction, looking only at 'Z').
+private let simpleReply: [UInt8] =
+    message("T", int16(1) + cString("abalance") + int32(16_384) + int16(3) + int32(23) + int16(4) + int32(-1) + int16(0))
+    + message("D", int16(1) + int32(4) + Array("4711".utf8))
+    + message("C", cString("SELECT 1"))
+    + message("Z", [UInt8(ascii: "I")])
+
+/// pgbench -S in extended mode from the client: Parse, Bind, Describe, Execute, Sync.
+private let extendedRequest: [UInt8] =
+    message("P", cString("") + cString("SELECT abalance FROM pgbench_accounts WHERE aid = $1;") + int16(0))
+    + message("B", cString("") + cString("") + int16(0) + int16(1) + int32(5) + Array("77331".utf8) + int16(0))
+    + message("D", [UInt8(ascii: "P")] + cString(""))
+    + message("E", cString("") + int32(0))
+    + message("S", [])
+
+/// ...and the reply: ParseComplete, BindComplete, RowDescription, DataRow, CommandComplete, ReadyForQuery.
+private let extendedReply: [UInt8] = message("1", []) + message("2", []) + simpleReply
+
+private let startupPacket: [UInt8] = {
+    var body = int32(196_608)
+    for (name, value) in [("user", "bench"), ("database", "bench"), ("application_name", "pgbench"),
+                          ("client_encoding", "UTF8"), ("DateStyle", "ISO, MDY")] {
+        body += cString(name) + cString(value)
+    }
+    body += [0]
+    return int32(Int32(body.count + 4)) + body
+}()
+
+private let errorBody: [UInt8] =
+    [UInt8(ascii: "S")] + cString("ERROR") + [UInt8(ascii: "V")] + cString("ERROR")
+    + [UInt8(ascii: "C")] + cString("42P01")
+    + [UInt8(ascii: "M")] + cString("relation \"pgbench_acounts\" does not exist")
+    + [UInt8(ascii: "P")] + cString("22") + [UInt8(ascii: "F")] + cString("parse_relation.c")
+    + [UInt8(ascii: "L")] + cString("1392") + [UInt8(ascii: "R")] + cString("parserOpenTable") + [0]
+
+// MARK: - Header walk, as MessageStream.scan does it
+
+/// MessageStream (SluiceServer) is internal, so this is its algorithm over the public IOBuffer:
+/// walk 5-byte headers, copy out only the messages `wanted` selects, forward the rest in runs.
+/// Returns the number of forwarded runs, so nothing is optimised away.
+@inline(never)
+private func walk(_ buffer: IOBuffer, wanted: UInt8, status: inout UInt8) -> Int {
+    var offset = 0
+    var runs = 0
+    let readable = buffer.readableCount
+    while readable - offset >= 5 {
+        let type = buffer.byte(at: offset)
+        let length = Int(buffer.uint32(at: offset + 1))
+        if type == wanted {
+            let body = buffer.copyBytes(at: offset + 5, count: length - 4)   // what MessageStream does for 'Z'
+            status = body[0]
+        }
+        offset += 1 + length
+    }
+    if offset > 0 { runs += 1 }
+    buffer.consume(offset)
+    return runs
+}
+
+// MARK: - Benchmarks
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.cpuTotal, .wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 100,
+        maxDuration: .seconds(2),
+        maxIterations: 1_000_000
+    )
+
+    // --- framing and forwarding --------------------------------------------------------------
+
+    Benchmark("Frame: header walk of a simple-query reply (T D C Z), copy out Z") { benchmark in
+        let buffer = IOBuffer(capacity: 8192)
+        var status: UInt8 = 0
+        for _ in benchmark.scaledIterations {
+            buffer.append(simpleReply)
+            blackHole(walk(buffer, wanted: UInt8(ascii: "Z"), status: &status))
+        }
+        blackHole(status)
+    }
+
+    Benchmark("Frame: header walk of an extended-query reply (1 2 T D C Z), copy out Z") { benchmark in
+        let buffer = IOBuffer(capacity: 8192)
+        var status: UInt8 = 0
+        for _ in benchmark.scaledIterations {
+            buffer.append(extendedReply)
+            blackHole(walk(buffer, wanted: UInt8(ascii: "Z"), status: &status))
+        }
+        blackHole(status)
+    }
+
+    Benchmark("Frame: header walk of an extended-query request (P B D E S)") { benchmark in
+        let buffer = IOBuffer(capacity: 8192)
+        var status: UInt8 = 0
+        for _ in benchmark.scaledIterations {
+            buffer.append(extendedRequest)
+            blackHole(walk(buffer, wanted: UInt8(ascii: "X"), status: &status))
+        }
+    }
+
+    Benchmark("Forward: IOBuffer append(from:) + consume of a simple-query reply") { benchmark in
+        let source = IOBuffer(capacity: 8192)
+        let sink = IOBuffer(capacity: 8192)
+        for _ in benchmark.scaledIterations {
+            source.append(simpleReply)
+            let copied = sink.append(from: source, offset: 0, count: source.readableCount)
+            source.consume(copied)
+            sink.consume(sink.readableCount)
+        }
+        blackHole(sink.readableCount)
+    }
+
+    Benchmark("Forward: IOBuffer.append([UInt8]) of a simple-query reply (byte loop)") { benchmark in
+        let buffer = IOBuffer(capacity: 8192)
+        for _ in benchmark.scaledIterations {
+            buffer.append(simpleReply)
+            buffer.consume(buffer.readableCount)
+        }
+        blackHole(buffer.readableCount)
+    }
+
+    Benchmark("Forward: BufferPool take + give") { benchmark in
+        let pool = BufferPool(bufferSize: 4096)
+        for _ in benchmark.scaledIterations {
+            let buffer = pool.take()
+            blackHole(buffer.capacity)
+            pool.give(buffer)
+        }
+    }
+
+    Benchmark("Codec: StartupPacket.decode (5 parameters)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(StartupPacket.decode(startupPacket))
+        }
+    }
+
+    Benchmark("Codec: ErrorFields(body:) of a 9-field ErrorResponse") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(ErrorFields(body: errorBody))
+        }
+    }
+
+    Benchmark("Codec: FrontendMessage.query (MessageWriter)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(FrontendMessage.query("SELECT abalance FROM pgbench_accounts WHERE aid = 77331;"))
+        }
+    }
+
+    Benchmark("Codec: BackendMessage.decodeReadyForQuery") { benchmark in
+        let body: [UInt8] = [UInt8(ascii: "T")]
+        for _ in benchmark.scaledIterations {
+            blackHole(BackendMessage.decodeReadyForQuery(body))
+        }
+    }
+
+    // --- SCRAM ------------------------------------------------------------------------------
+
+    let verifier = ScramServer.makeVerifier(password: "bench-password", salt: Array(repeating: 7, count: 16), iterations: 4096)
+    let clientNonce = Array("clientnonceclientnonce12".utf8)
+    let serverNonce = Array("servernonceservernonce34".utf8)
+
+    Benchmark(
+        "SCRAM: full exchange, client derives the password (4096 iterations)",
+        configuration: .init(maxDuration: .seconds(3), maxIterations: 2_000)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            var client = ScramClient(credential: .password("bench-password"), clientNonce: clientNonce)
+            var server = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
+            let serverFirst = try! server.receiveClientFirst(client.clientFirstMessage()).get()
+            let clientFinal = try! client.receiveServerFirst(serverFirst).get()
+            let serverFinal = try! server.receiveClientFinal(clientFinal).get()
+            try! client.receiveServerFinal(serverFinal).get()
+            blackHole(server.recoveredClientKey)
+        }
+    }
+
+    // Sluice's own share of a client's SCRAM login: verify the proof (server side), then log in
+    // to PostgreSQL with the recovered ClientKey (pass-through, no PBKDF2).
+    Benchmark("SCRAM: Sluice's side of a login (ScramServer verify + pass-through ScramClient)") { benchmark in
+        var client = ScramClient(credential: .password("bench-password"), clientNonce: clientNonce)
+        var probe = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
+        let clientFirst = client.clientFirstMessage()
+        let serverFirst = try! probe.receiveClientFirst(clientFirst).get()
+        let clientFinal = try! client.receiveServerFirst(serverFirst).get()
+        _ = try! probe.receiveClientFinal(clientFinal).get()
+        let clientKey = probe.recoveredClientKey!
+        // PostgreSQL's side of the second exchange, prepared once.
+        var upstreamProbe = ScramClient(credential: .clientKey(clientKey: clientKey, serverKey: verifier.serverKey), clientNonce: clientNonce)
+        var postgres = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
+        let pgFirst = try! postgres.receiveClientFirst(upstreamProbe.clientFirstMessage()).get()
+        let upstreamFinal = try! upstreamProbe.receiveServerFirst(pgFirst).get()
+        let pgFinal = try! postgres.receiveClientFinal(upstreamFinal).get()
+
+        for _ in benchmark.scaledIterations {
+            var server = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
+            _ = try! server.receiveClientFirst(clientFirst).get()
+            _ = try! server.receiveClientFinal(clientFinal).get()
+            var upstream = ScramClient(
+                credential: .clientKey(clientKey: server.recoveredClientKey!, serverKey: verifier.serverKey),
+                clientNonce: clientNonce
+            )
+            blackHole(upstream.clientFirstMessage())
+            _ = try! upstream.receiveServerFirst(pgFirst).get()
+            try! upstream.receiveServerFinal(pgFinal).get()
+        }
+    }
+
+    // --- pool checkout and checkin -------------------------------------------------------------
+
+    let key = PoolKey(database: "bench", user: "bench")
+
+    /// A pool of 16 opened servers, all idle.
+    func idlePool() -> (PoolManager, [ServerID]) {
+        var manager = PoolManager()
+        _ = manager.configure(key, limits: PoolLimits(poolSize: 16))
+        var servers: [ServerID] = []
+        for index in 0..<16 {
+            _ = manager.request(ClientID(UInt64(index)), from: key)
+        }
+        for index in 0..<16 {
+            let server = ServerID(UInt64(index))
+            _ = manager.opened(server, in: key)
+            servers.append(server)
+        }
+        for server in servers { _ = manager.release(server, reusable: true) }
+        precondition(manager.idleServers(in: key).count == 16)
+        return (manager, servers)
+    }
+
+    Benchmark("Pool: request + release, 16 idle servers (uncontended checkout/checkin)") { benchmark in
+        var (manager, _) = idlePool()
+        var client: UInt64 = 1000
+        for _ in benchmark.scaledIterations {
+            client &+= 1
+            let actions = manager.request(ClientID(client), from: key)
+            guard case .assign(let server, _) = actions.first else { fatalError("no idle server") }
+            blackHole(manager.release(server, reusable: true))
+        }
+    }
+
+    for waiters in [240, 10_000] {
+        Benchmark("Pool: release hands over to a waiter + a new request queues, \(waiters) waiting") { benchmark in
+            var (manager, servers) = idlePool()
+            // Every server busy, `waiters` clients in line.
+            var client: UInt64 = 1000
+            for _ in servers {
+                client &+= 1
+                _ = manager.request(ClientID(client), from: key)
+            }
+            for _ in 0..<waiters {
+                client &+= 1
+                _ = manager.request(ClientID(client), from: key)
+            }
+            var index = 0
+            for _ in benchmark.scaledIterations {
+                let server = servers[index & 15]
+                index &+= 1
+                blackHole(manager.release(server, reusable: true))
+                client &+= 1
+                blackHole(manager.request(ClientID(client), from: key))
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import PostgresWire
+import SluiceCore
+import SluiceIO
+
+extension Pooler {
+    /// How often the janitor looks at every connection's age and idleness; timeouts are
+    /// honoured to within this period, as in PgBouncer.
+    static let janitorPeriod = 1.0
+
+    func scheduleJanitor() {
+        loop.schedule(after: Self.janitorPeriod) { [weak self] in
+            guard let self, !stopping else { return }
+            sweep(now: MonotonicClock.now())
+            scheduleJanitor()
+        }
+    }
+
+    /// Applies the time-based settings: server_lifetime and server_idle_timeout to idle servers,
+    /// query_timeout and idle_transaction_timeout to linked ones, client_idle_timeout to clients
+    /// between transactions, and reserve_pool_timeout to clients waiting for a server.
+    func sweep(now: Double) {
+        let settings = configuration.settings
+        for server in Array(servers.values) {
+            switch server.state {
+            case .idle:
+                let expired = settings.serverLifetime > 0 && now - server.createdAt > settings.serverLifetime
+                let unused = settings.serverIdleTimeout > 0 && now - server.idleSince > settings.serverIdleTimeout
+                    && pools.canShrink(server.poolKey)
+                guard expired || unused else { continue }
+                logger.info("\(server.label) closing because: \(expired ? "server_lifetime" : "server_idle_timeout")")
+                perform(pools.remove(server.id))
+                servers.removeValue(forKey: server.id)?.close()
+            case .linked(let client):
+                if settings.queryTimeout > 0 && server.outstandingSyncs > 0 && now - server.busySince > settings.queryTimeout {
+                    // Cancel first: closing alone leaves PostgreSQL running the query until it next writes.
+                    cancelQuery(on: server)
+                    client.reject(ErrorFields(code: SQLState.queryCanceled, message: "query_timeout"))
+                } else if settings.idleTransactionTimeout > 0 && server.outstandingSyncs == 0
+                            && server.transactionStatus != .idle && now - server.busySince > settings.idleTransactionTimeout {
+                    client.reject(ErrorFields(code: SQLState.idleInTransactionTimeout, message: "idle transaction timeout"))
+                }
+            default:
+                continue
+            }
+        }
+        for client in Array(clients.values) {
+            switch client.state {
+            case .idle where settings.clientIdleTimeout > 0 && now - client.stateSince > settings.clientIdleTimeout:
+                client.reject(ErrorFields(code: SQLState.idleSessionTimeout, message: "client_idle_timeout"))
+            case .waiting(let key) where settings.reservePoolTimeout > 0 && now - client.stateSince > settings.reservePoolTimeout:
+                perform(pools.activateReserve(key))
+            default:
+                continue
+            }
+        }
+    }
+}
