@@ -36,6 +36,7 @@ extension Settings {
         case "server_idle_timeout": serverIdleTimeout = try Values.seconds(value)
         case "query_timeout": queryTimeout = try Values.seconds(value)
         case "query_wait_timeout": queryWaitTimeout = try Values.seconds(value)
+        case "shutdown_timeout": shutdownTimeout = try Values.seconds(value)
         case "client_idle_timeout": clientIdleTimeout = try Values.seconds(value)
         case "client_login_timeout": clientLoginTimeout = try Values.seconds(value)
         case "idle_transaction_timeout": idleTransactionTimeout = try Values.seconds(value)

@@ -56,6 +56,9 @@ public struct Settings: Sendable, Equatable {
     public var queryTimeout: Double = 0
     /// How long a client may wait for a server connection.
     public var queryWaitTimeout: Double = 120
+    /// Sluice's own: on SIGINT or SIGTERM, how long transactions in flight may take to finish
+    /// before their clients are disconnected; 0 waits without limit.
+    public var shutdownTimeout: Double = 60
     public var clientIdleTimeout: Double = 0
     public var clientLoginTimeout: Double = 60
     public var idleTransactionTimeout: Double = 0

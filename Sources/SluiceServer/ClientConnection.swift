@@ -125,6 +125,12 @@ final class ClientConnection: ConnectionDelegate {
         input.readableCount == 5 && input.byte(at: 0) == FrontendMessageType.terminate
     }
 
+    /// True while the client's server is working for it or holds its open transaction.
+    var isInTransaction: Bool {
+        guard case .linked(let server) = state else { return false }
+        return !server.isClean || isMidMessage
+    }
+
     /// True when a message is only partly forwarded: its server must stay linked until the rest follows.
     var isMidMessage: Bool { stream.remainingPassThrough > 0 }
 

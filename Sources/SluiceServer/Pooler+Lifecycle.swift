@@ -8,12 +8,13 @@ extension Pooler {
         switch signal {
         case SIGHUP:
             reload()
-        case SIGINT:
-            logger.notice(interruptWaitsForClients ? "got SIGINT, shutting down once clients leave" : "got SIGINT, shutting down")
-            beginStopping(waitForClients: interruptWaitsForClients)
-        case SIGTERM, SIGQUIT:
-            logger.notice("got signal \(signal), shutting down")
-            beginStopping(waitForClients: false)
+        case SIGINT, SIGTERM:
+            let graceful = signal == SIGTERM || interruptFinishesTransactions
+            logger.notice("got \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\(graceful ? " once transactions in flight finish" : "")")
+            beginStopping(graceful: graceful)
+        case SIGQUIT:
+            logger.notice("got SIGQUIT, shutting down at once")
+            beginStopping(graceful: false)
         default:
             break
         }
@@ -52,17 +53,35 @@ extension Pooler {
         return names
     }
 
-    /// Stops accepting; closes idle servers; with `waitForClients` lets connected clients finish.
-    func beginStopping(waitForClients: Bool) {
+    /// Stops accepting. Gracefully, every client is disconnected at its next transaction
+    /// boundary (at once if it is between transactions), and any left after shutdown_timeout
+    /// are disconnected then; otherwise everyone is disconnected now.
+    func beginStopping(graceful: Bool) {
+        guard !stopping else {
+            if !graceful { disconnectAll() }
+            return
+        }
         stopping = true
         for listener in listeners { listener.close() }
         listeners = []
-        if !waitForClients {
-            for client in clients.values {
-                client.reject(ErrorFields(severity: "FATAL", code: SQLState.adminShutdown, message: "terminating connection due to administrator command"))
+        if graceful {
+            for client in Array(clients.values) where !client.isInTransaction {
+                client.reject(Self.shutdownError)
             }
+            let timeout = configuration.settings.shutdownTimeout
+            if timeout > 0 {
+                loop.schedule(after: timeout) { [weak self] in self?.disconnectAll() }
+            }
+        } else {
+            disconnectAll()
         }
         if clients.isEmpty { finishStopping() }
+    }
+
+    static let shutdownError = ErrorFields(code: SQLState.adminShutdown, message: "terminating connection due to administrator command")
+
+    private func disconnectAll() {
+        for client in Array(clients.values) { client.reject(Self.shutdownError) }
     }
 
     func finishStopping() {

@@ -71,6 +71,10 @@ extension Pooler {
             client.reject(ErrorFields(code: SQLState.featureNotSupported, message: "transaction blocks not allowed in statement pooling mode"))
             return
         }
+        if stopping && !client.isInTransaction {
+            client.reject(Self.shutdownError)
+            return
+        }
         transactionMayHaveEnded(client, server)
     }
 

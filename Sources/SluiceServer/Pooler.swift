@@ -29,9 +29,9 @@ public final class Pooler {
     private var nextClientID: UInt64 = 0
     private var nextServerID: UInt64 = 0
     var stopping = false
-    /// PgBouncer's meaning of SIGINT: stop once clients leave. The demo sets it false so
+    /// SIGINT lets transactions in flight finish (as SIGTERM does). The demo sets it false so
     /// Ctrl-C ends everything at once.
-    public var interruptWaitsForClients = true
+    public var interruptFinishesTransactions = true
 
     /// - Parameter reloadConfiguration: reads the configuration again on SIGHUP.
     public init(configuration: Configuration, logger: Logger, reloadConfiguration: @escaping () throws -> Configuration) throws {

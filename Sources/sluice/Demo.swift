@@ -52,7 +52,7 @@ enum Demo {
         let pooler = try Pooler(configuration: configuration, logger: logger) {
             try ConfigurationLoader.load(path: configPath).0
         }
-        pooler.interruptWaitsForClients = false
+        pooler.interruptFinishesTransactions = false
         try pooler.start()
         say("""
 

@@ -1,0 +1,38 @@
+import Foundation
+import PostgresWire
+import SluiceLocalCluster
+import Testing
+
+extension IntegrationTests {
+    /// SIGTERM and SIGINT: stop accepting, let transactions in flight finish, exit 0.
+    @Suite
+    struct ShutdownTests {
+        let cluster = Clusters.trust
+        let password = Clusters.password
+
+        @Test(arguments: [SIGTERM, SIGINT])
+        func transactionsInFlightFinishBeforeExit(signal: Int32) throws {
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "default_pool_size": "2"],
+                                            userlist: [("app", password)])
+            let busy = try RawClient(port: sluice.port)
+            let idle = try RawClient(port: sluice.port)
+            for client in [busy, idle] {
+                guard case .ready = try client.login(user: "app", database: "app", password: password) else {
+                    Issue.record("login failed")
+                    return
+                }
+            }
+            #expect(try busy.query("BEGIN").error == nil)
+            sluice.signal(signal)
+            usleep(300_000)
+
+            #expect(try idle.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01", "a client between transactions is let go at once")
+            #expect(!RawClient.canConnect(port: sluice.port), "no new connections")
+            #expect(try busy.query("SELECT 41 + 1").rows == [["42"]], "the open transaction goes on")
+            #expect(try busy.query("COMMIT").error == nil, "the commit is answered")
+            #expect(try busy.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01", "then the client is let go")
+            sluice.process.waitUntilExit()
+            #expect(sluice.process.terminationStatus == 0)
+        }
+    }
+}
