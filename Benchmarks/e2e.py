@@ -160,6 +160,8 @@ log_disconnections = off
         os.chown(logdir, self.postgres_uid, self.postgres_gid)
         path = os.path.join(self.work, f"{name}.ini")
         extra = f"threads = {threads}\n" if threads is not None else ""
+        if name == "pgbouncer" and pgbouncer_supports_prepared()[0]:
+            extra += "max_prepared_statements = 200\n"
         with open(path, "w") as f:
             f.write(f"""[databases]
 {DATABASE} = host=127.0.0.1 port={self.pg_port} dbname={DATABASE}
@@ -561,7 +563,8 @@ def write_chart(args, results, path_png):
     labels = [f"{m}\n{c} cl." for m, c in cases]
     targets = [("Sluice", "#d9534f"), ("PgBouncer", "#337ab7"), ("direct", "#999999")]
     panels = [("tps", "transactions / s"), ("p99_ms", "p99 latency (ms)"), ("cpu_us_per_tx", "pooler CPU µs / transaction")]
-    figure, axes = plt.subplots(1, len(panels) + 1, figsize=(6 * (len(panels) + 1), 5))
+    figure, grid = plt.subplots(2, 3, figsize=(18, 9))
+    axes = list(grid.flat)
     width = 0.27
     for axis, (key, title) in zip(axes, panels):
         for index, (target, colour) in enumerate(targets):
@@ -577,24 +580,19 @@ def write_chart(args, results, path_png):
         axis.set_title(title)
         axis.grid(axis="y", alpha=0.3)
     axes[0].legend()
-    # Storm and idle memory side by side in the last panel.
-    axis = axes[-1]
-    storm = [summarize(results["storm"].get(t, [])).get("tps") or 0 for t in ["Sluice", "PgBouncer"]]
-    idle = [results.get("idle", {}).get(t, {}).get("bytes_per_client", 0) for t in ["Sluice", "PgBouncer"]]
-    axis.bar([0 - width / 2, 1 - width / 2], storm, width, color=[targets[0][1], targets[1][1]])
-    axis.set_xticks([0, 1])
-    axis.set_xticklabels(["SCRAM logins/s", f"bytes / idle client\n({IDLE_CLIENTS:,})"])
-    twin = axis.twinx()
-    twin.bar([0 + width / 2, 1 + width / 2], [0, 0], width)
-    twin.bar([1 + width / 2], [idle[1]], width, color=targets[1][1])
-    twin.bar([1 - width / 2 - 10], [0], width)
-    axis.cla()
-    axis.bar([-width / 2, width / 2], storm, width, color=[targets[0][1], targets[1][1]])
-    twin.cla()
-    twin.bar([1 - width / 2, 1 + width / 2], idle, width, color=[targets[0][1], targets[1][1]], hatch="//")
-    axis.set_xticks([0, 1])
-    axis.set_xticklabels(["SCRAM logins/s (left axis)", f"bytes per idle client, {IDLE_CLIENTS:,} (right axis)"], fontsize=8)
-    axis.set_title("connection storm and idle memory (red Sluice, blue PgBouncer)")
+    # Bottom row: the connection storm and idle memory, one bar per pooler.
+    pair = [targets[0], targets[1]]
+    storm = [summarize(results["storm"].get(t, [])) for t, _ in pair]
+    idle = [results.get("idle", {}).get(t, {}) for t, _ in pair]
+    extras = [
+        ("SCRAM logins / s (pgbench -C)", [s.get("tps") or 0 for s in storm]),
+        ("pooler CPU µs / SCRAM login", [s.get("cpu_us_per_tx") or 0 for s in storm]),
+        (f"RSS bytes per idle client ({IDLE_CLIENTS:,})", [r.get("bytes_per_client", 0) for r in idle]),
+    ]
+    for axis, (title, values) in zip(axes[len(panels):], extras):
+        axis.bar([t for t, _ in pair], values, color=[c for _, c in pair])
+        axis.set_title(title)
+        axis.grid(axis="y", alpha=0.3)
     figure.suptitle(f"Sluice vs PgBouncer, pgbench -S, transaction pooling, pool {POOL_SIZE} (medians of {args.rounds} rounds × {args.seconds} s)")
     figure.tight_layout()
     figure.savefig(path_png, dpi=110)
@@ -655,8 +653,6 @@ def main():
 
         if "throughput" not in skip:
             bench.start_poolers("trust")
-            if prepared_ok:
-                pass   # not reached with Debian 12's 1.18; see README
             order = ["Sluice", "PgBouncer", "direct"]
             for mode in args.modes:
                 for clients in args.clients:

@@ -4,31 +4,62 @@ import SluiceCore
 import SluiceIO
 
 extension Pooler {
-    /// Hands `server` to `client`: brings the server's session settings to the client's, sends
-    /// the welcome if the client has not had it, then carries traffic both ways.
+    /// Hands `server` to `client`: checks a server that sat idle past server_check_delay, brings
+    /// its session settings to the client's, sends the welcome if the client has not had it,
+    /// then carries traffic both ways.
     func link(_ client: ClientConnection, to server: ServerConnection) {
         if let waitTimer = client.waitTimer { loop.cancel(waitTimer) }
         client.waitTimer = nil
         client.state = .linked(server)
         server.state = .linked(client)
+        let settings = configuration.settings
+        let checkQuery = settings.serverCheckQuery
+        guard !checkQuery.isEmpty, MonotonicClock.now() - server.idleSince > settings.serverCheckDelay else {
+            applySettings(client, server)
+            return
+        }
+        prepare(server, for: client, running: checkQuery) { [unowned self] error in
+            guard error == nil else {
+                logger.warning("\(server.label) failed server_check_query: \(error?.message ?? "")")
+                perform(pools.release(server.id, reusable: false))
+                requestServer(for: client)
+                return
+            }
+            applySettings(client, server)
+        }
+    }
+
+    private func applySettings(_ client: ClientConnection, _ server: ServerConnection) {
         let statements = parameterStatements(client: client, server: server)
         guard !statements.isEmpty else {
             startTraffic(client, server)
             return
         }
-        server.runInternal(statements.joined(separator: "; ")) { [unowned self, weak client, unowned server] error in
-            guard !server.state.isClosed else { return }
-            guard let client, case .linked = client.state else {
+        prepare(server, for: client, running: statements.joined(separator: "; ")) { [unowned self] error in
+            if let error {
+                client.reject(error)
+            } else {
+                startTraffic(client, server)
+            }
+        }
+    }
+
+    /// Runs one of Sluice's own queries on a server just linked to a client. `then` runs only if
+    /// both are still there; a server that broke meanwhile is replaced, since the client has sent
+    /// it nothing yet, and a client that left gives its server back.
+    private func prepare(_ server: ServerConnection, for client: ClientConnection, running sql: String,
+                         then: @escaping (ErrorFields?) -> Void) {
+        server.runInternal(sql) { [unowned self, weak client, unowned server] error in
+            guard let client, case .linked(let linked) = client.state, linked === server else {
                 releaseServer(server, reset: false)
                 return
             }
-            if let error {
-                server.state = .linked(client)
-                client.reject(error)
+            guard !server.state.isClosed else {
+                requestServer(for: client)
                 return
             }
             server.state = .linked(client)
-            startTraffic(client, server)
+            then(error)
         }
     }
 

@@ -154,6 +154,19 @@ extension IntegrationTests {
             #expect(try holder.query("COMMIT").error == nil)
         }
 
+        @Test(arguments: ["30", "0"])
+        func brokenIdleServerIsReplacedWithoutClientError(checkDelay: String) throws {
+            let sluice = try sluice(["default_pool_size": "1", "server_check_delay": checkDelay])
+            let client = try login(sluice)
+            let first = try #require(try client.query("SELECT pg_backend_pid()").rows.first?.first ?? nil)
+            #expect(try cluster.psql("SELECT pg_terminate_backend(\(first))") == "t")
+            usleep(300_000)
+            let second = try client.query("SELECT pg_backend_pid()")
+            #expect(second.error == nil, "\(String(describing: second.error))")
+            #expect(second.rows.first?.first != first)
+            #expect(try client.query("SELECT 1").rows == [["1"]])
+        }
+
         @Test func statementModeRefusesTransactionBlocks() throws {
             let sluice = try sluice(["pool_mode": "statement", "default_pool_size": "1"])
             let client = try login(sluice)

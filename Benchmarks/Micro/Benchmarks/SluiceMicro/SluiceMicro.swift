@@ -92,10 +92,15 @@ private func walk(_ buffer: IOBuffer, wanted: UInt8, status: inout UInt8) -> Int
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.cpuTotal, .wallClock, .throughput, .mallocCountTotal],
-        warmupIterations: 100,
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions],
+        warmupIterations: 10,
+        scalingFactor: .kilo,          // 1,000 units of work per sample; `--scale` prints per unit
         maxDuration: .seconds(2),
-        maxIterations: 1_000_000
+        maxIterations: 100_000
+    )
+    let once = Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions],
+        warmupIterations: 3, scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 2_000
     )
 
     // --- framing and forwarding --------------------------------------------------------------
@@ -103,6 +108,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Frame: header walk of a simple-query reply (T D C Z), copy out Z") { benchmark in
         let buffer = IOBuffer(capacity: 8192)
         var status: UInt8 = 0
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             buffer.append(simpleReply)
             blackHole(walk(buffer, wanted: UInt8(ascii: "Z"), status: &status))
@@ -113,6 +119,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Frame: header walk of an extended-query reply (1 2 T D C Z), copy out Z") { benchmark in
         let buffer = IOBuffer(capacity: 8192)
         var status: UInt8 = 0
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             buffer.append(extendedReply)
             blackHole(walk(buffer, wanted: UInt8(ascii: "Z"), status: &status))
@@ -123,6 +130,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Frame: header walk of an extended-query request (P B D E S)") { benchmark in
         let buffer = IOBuffer(capacity: 8192)
         var status: UInt8 = 0
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             buffer.append(extendedRequest)
             blackHole(walk(buffer, wanted: UInt8(ascii: "X"), status: &status))
@@ -132,6 +140,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Forward: IOBuffer append(from:) + consume of a simple-query reply") { benchmark in
         let source = IOBuffer(capacity: 8192)
         let sink = IOBuffer(capacity: 8192)
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             source.append(simpleReply)
             let copied = sink.append(from: source, offset: 0, count: source.readableCount)
@@ -143,6 +152,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("Forward: IOBuffer.append([UInt8]) of a simple-query reply (byte loop)") { benchmark in
         let buffer = IOBuffer(capacity: 8192)
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             buffer.append(simpleReply)
             buffer.consume(buffer.readableCount)
@@ -152,6 +162,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("Forward: BufferPool take + give") { benchmark in
         let pool = BufferPool(bufferSize: 4096)
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             let buffer = pool.take()
             blackHole(buffer.capacity)
@@ -160,18 +171,21 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("Codec: StartupPacket.decode (5 parameters)") { benchmark in
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(StartupPacket.decode(startupPacket))
         }
     }
 
     Benchmark("Codec: ErrorFields(body:) of a 9-field ErrorResponse") { benchmark in
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(ErrorFields(body: errorBody))
         }
     }
 
     Benchmark("Codec: FrontendMessage.query (MessageWriter)") { benchmark in
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(FrontendMessage.query("SELECT abalance FROM pgbench_accounts WHERE aid = 77331;"))
         }
@@ -179,6 +193,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("Codec: BackendMessage.decodeReadyForQuery") { benchmark in
         let body: [UInt8] = [UInt8(ascii: "T")]
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(BackendMessage.decodeReadyForQuery(body))
         }
@@ -192,8 +207,9 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "SCRAM: full exchange, client derives the password (4096 iterations)",
-        configuration: .init(maxDuration: .seconds(3), maxIterations: 2_000)
+        configuration: once
     ) { benchmark in
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             var client = ScramClient(credential: .password("bench-password"), clientNonce: clientNonce)
             var server = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
@@ -207,21 +223,23 @@ let benchmarks: @Sendable () -> Void = {
 
     // Sluice's own share of a client's SCRAM login: verify the proof (server side), then log in
     // to PostgreSQL with the recovered ClientKey (pass-through, no PBKDF2).
-    Benchmark("SCRAM: Sluice's side of a login (ScramServer verify + pass-through ScramClient)") { benchmark in
-        var client = ScramClient(credential: .password("bench-password"), clientNonce: clientNonce)
-        var probe = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
-        let clientFirst = client.clientFirstMessage()
-        let serverFirst = try! probe.receiveClientFirst(clientFirst).get()
-        let clientFinal = try! client.receiveServerFirst(serverFirst).get()
-        _ = try! probe.receiveClientFinal(clientFinal).get()
-        let clientKey = probe.recoveredClientKey!
-        // PostgreSQL's side of the second exchange, prepared once.
-        var upstreamProbe = ScramClient(credential: .clientKey(clientKey: clientKey, serverKey: verifier.serverKey), clientNonce: clientNonce)
-        var postgres = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
-        let pgFirst = try! postgres.receiveClientFirst(upstreamProbe.clientFirstMessage()).get()
-        let upstreamFinal = try! upstreamProbe.receiveServerFirst(pgFirst).get()
-        let pgFinal = try! postgres.receiveClientFinal(upstreamFinal).get()
+    // Client messages prepared once (the nonces are fixed, so the exchange replays exactly).
+    var client = ScramClient(credential: .password("bench-password"), clientNonce: clientNonce)
+    var probe = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
+    let clientFirst = client.clientFirstMessage()
+    let clientFinal = try! client.receiveServerFirst(try! probe.receiveClientFirst(clientFirst).get()).get()
+    _ = try! probe.receiveClientFinal(clientFinal).get()
+    let clientKey = probe.recoveredClientKey!
+    // PostgreSQL's side of the second exchange, prepared once.
+    var upstreamProbe = ScramClient(credential: .clientKey(clientKey: clientKey, serverKey: verifier.serverKey), clientNonce: clientNonce)
+    var postgres = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
+    let pgFirst = try! postgres.receiveClientFirst(upstreamProbe.clientFirstMessage()).get()
+    let pgFinal = try! postgres.receiveClientFinal(try! upstreamProbe.receiveServerFirst(pgFirst).get()).get()
 
+    // Sluice's own share of a client's SCRAM login: verify the proof (server side, no PBKDF2),
+    // then log in to PostgreSQL with the recovered ClientKey (pass-through, no PBKDF2).
+    Benchmark("SCRAM: Sluice's side of a login (ScramServer verify + pass-through ScramClient)") { benchmark in
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             var server = ScramServer(secret: .verifier(verifier), serverNonce: serverNonce)
             _ = try! server.receiveClientFirst(clientFirst).get()
@@ -233,6 +251,15 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(upstream.clientFirstMessage())
             _ = try! upstream.receiveServerFirst(pgFirst).get()
             try! upstream.receiveServerFinal(pgFinal).get()
+        }
+    }
+
+    Benchmark("SCRAM: PBKDF2-SHA-256, 4096 iterations (Crypto.pbkdf2SHA256)", configuration: once) { benchmark in
+        let password = Array("bench-password".utf8)
+        let salt = verifier.salt
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(Crypto.pbkdf2SHA256(password: password, salt: salt, iterations: 4096))
         }
     }
 
@@ -261,6 +288,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Pool: request + release, 16 idle servers (uncontended checkout/checkin)") { benchmark in
         var (manager, _) = idlePool()
         var client: UInt64 = 1000
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             client &+= 1
             let actions = manager.request(ClientID(client), from: key)
@@ -270,19 +298,22 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     for waiters in [240, 10_000] {
+        // Every server busy, `waiters` clients in line; built once, copied into each sample.
+        var (busy, servers) = idlePool()
+        var firstClient: UInt64 = 1000
+        for _ in 0..<(16 + waiters) {
+            firstClient &+= 1
+            _ = busy.request(ClientID(firstClient), from: key)
+        }
+        precondition(busy.waitingClients(in: key).count == waiters)
+        let prepared = busy
+        let lastPrepared = firstClient
         Benchmark("Pool: release hands over to a waiter + a new request queues, \(waiters) waiting") { benchmark in
-            var (manager, servers) = idlePool()
-            // Every server busy, `waiters` clients in line.
-            var client: UInt64 = 1000
-            for _ in servers {
-                client &+= 1
-                _ = manager.request(ClientID(client), from: key)
-            }
-            for _ in 0..<waiters {
-                client &+= 1
-                _ = manager.request(ClientID(client), from: key)
-            }
+            var manager = prepared
+            var client = lastPrepared
+            manager.withdraw(ClientID(0), from: key)   // unmeasured first write: the copy-on-write copy
             var index = 0
+            benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
                 let server = servers[index & 15]
                 index &+= 1
