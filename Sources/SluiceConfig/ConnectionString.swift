@@ -89,3 +89,26 @@ enum ConnectionString {
         return value
     }
 }
+
+extension ConnectionString {
+    /// Parses `text` and hands each pair to `set`, which returns false for a key it does not
+    /// know. Returns one message per problem, each starting with `owner` (`database "x"`).
+    static func apply(_ text: String, describing owner: String,
+                      _ set: (String, String) throws(InvalidValue) -> Bool) -> [String] {
+        let pairs: [(key: String, value: String)]
+        do {
+            pairs = try parse(text)
+        } catch {
+            return ["\(owner): \(error.message)"]
+        }
+        var errors: [String] = []
+        for (key, value) in pairs {
+            do {
+                if try !set(key, value) { errors.append("\(owner): unknown parameter \"\(key)\"") }
+            } catch {
+                errors.append("\(owner): \(error.message(key: key, value: value))")
+            }
+        }
+        return errors
+    }
+}

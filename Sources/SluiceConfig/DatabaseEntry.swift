@@ -58,23 +58,8 @@ public struct DatabaseEntry: Sendable, Equatable {
     /// for every bad or unknown parameter; the entry holds the parameters that were valid.
     static func parse(name: String, connectionString: String) -> (DatabaseEntry, [String]) {
         var entry = DatabaseEntry(name: name)
-        let prefix = "database \"\(name)\": "
-        let pairs: [(key: String, value: String)]
-        do {
-            pairs = try ConnectionString.parse(connectionString)
-        } catch {
-            return (entry, [prefix + error.message])
-        }
-        var errors: [String] = []
-        for (key, value) in pairs {
-            do {
-                guard try entry.apply(key: key, value: value) else {
-                    errors.append(prefix + "unknown parameter \"\(key)\"")
-                    continue
-                }
-            } catch {
-                errors.append(prefix + error.message(key: key, value: value))
-            }
+        let errors = ConnectionString.apply(connectionString, describing: "database \"\(name)\"") { key, value throws(InvalidValue) in
+            try entry.apply(key: key, value: value)
         }
         return (entry, errors)
     }
@@ -119,25 +104,13 @@ public struct UserEntry: Sendable, Equatable {
     /// Builds an entry from `pool_mode=… max_user_connections=…`; error messages as for databases.
     static func parse(name: String, connectionString: String) -> (UserEntry, [String]) {
         var entry = UserEntry(name: name)
-        let prefix = "user \"\(name)\": "
-        let pairs: [(key: String, value: String)]
-        do {
-            pairs = try ConnectionString.parse(connectionString)
-        } catch {
-            return (entry, [prefix + error.message])
-        }
-        var errors: [String] = []
-        for (key, value) in pairs {
-            do {
-                switch key {
-                case "pool_mode": entry.poolMode = try Values.choice(value, of: PoolMode.self)
-                case "max_user_connections":
-                    entry.maxUserConnections = try Values.integer(value, in: 0...Int.max)
-                default: errors.append(prefix + "unknown parameter \"\(key)\"")
-                }
-            } catch {
-                errors.append(prefix + error.message(key: key, value: value))
+        let errors = ConnectionString.apply(connectionString, describing: "user \"\(name)\"") { key, value throws(InvalidValue) in
+            switch key {
+            case "pool_mode": entry.poolMode = try Values.choice(value, of: PoolMode.self)
+            case "max_user_connections": entry.maxUserConnections = try Values.integer(value, in: 0...Int.max)
+            default: return false
             }
+            return true
         }
         return (entry, errors)
     }

@@ -121,27 +121,5 @@ extension IntegrationTests {
             let serverPID = try client.query("SELECT pg_backend_pid()").rows.first?.first ?? nil
             #expect(serverPID != nil && serverPID != String(key.processID), "the client must see Sluice's key, not the server's")
         }
-
-        @Test func cancelReachesTheClientsServer() throws {
-            let sluice = try SluiceInstance(cluster: Clusters.trust, userlist: [("app", password)])
-            let client = try RawClient(port: sluice.port)
-            guard case .ready(let key, _) = try client.login(user: "app", database: "app", password: password) else {
-                Issue.record("login failed")
-                return
-            }
-            let port = sluice.port
-            Thread {
-                usleep(500_000)
-                if let canceller = try? RawClient(port: port) {
-                    canceller.send(StartupPacket.cancelRequest(key))
-                    _ = try? canceller.readMessage()
-                }
-            }.start()
-            let started = Date()
-            let result = try client.query("SELECT pg_sleep(10)")
-            #expect(result.error?.code == "57014")
-            #expect(Date().timeIntervalSince(started) < 8)
-            #expect(try client.query("SELECT 2").rows == [["2"]])
-        }
     }
 }

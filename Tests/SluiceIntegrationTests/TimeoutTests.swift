@@ -16,13 +16,6 @@ extension IntegrationTests {
             return try SluiceInstance(cluster: cluster, settings: all, userlist: [("app", password)])
         }
 
-        func login(_ sluice: SluiceInstance) throws -> RawClient {
-            let client = try RawClient(port: sluice.port)
-            guard case .ready = try client.login(user: "app", database: "app", password: password) else {
-                throw HarnessError("login failed: \(sluice.log())")
-            }
-            return client
-        }
 
         /// Polls until `condition` holds or `seconds` pass; true if it held.
         func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
@@ -36,7 +29,7 @@ extension IntegrationTests {
 
         @Test func idleServersCloseButTheMinimumStays() throws {
             let sluice = try sluice(["default_pool_size": "4", "min_pool_size": "1", "server_idle_timeout": "1"])
-            let clients = try (0..<3).map { _ in try login(sluice) }
+            let clients = try (0..<3).map { _ in try sluice.login(password: password) }
             for client in clients { #expect(try client.query("BEGIN").error == nil) }
             #expect(try Clusters.backendCount(cluster) == 3)
             for client in clients { #expect(try client.query("COMMIT").error == nil) }
@@ -47,7 +40,7 @@ extension IntegrationTests {
 
         @Test func queryTimeoutEndsALongQuery() throws {
             let sluice = try sluice(["query_timeout": "1"])
-            let client = try login(sluice)
+            let client = try sluice.login(password: password)
             let started = Date()
             let result = try client.query("SELECT pg_sleep(10)")
             #expect(result.error?.code == "57014")
@@ -58,7 +51,7 @@ extension IntegrationTests {
 
         @Test func idleTransactionTimeoutEndsAnAbandonedTransaction() throws {
             let sluice = try sluice(["idle_transaction_timeout": "1"])
-            let client = try login(sluice)
+            let client = try sluice.login(password: password)
             #expect(try client.query("BEGIN").error == nil)
             var error: ErrorFields?
             while let (type, body) = try client.readMessage() {
@@ -70,7 +63,7 @@ extension IntegrationTests {
 
         @Test func clientIdleTimeoutClosesIdleClients() throws {
             let sluice = try sluice(["client_idle_timeout": "1"])
-            let client = try login(sluice)
+            let client = try sluice.login(password: password)
             #expect(try client.query("SELECT 1").rows == [["1"]])
             var error: ErrorFields?
             while let (type, body) = try client.readMessage() {
@@ -82,9 +75,9 @@ extension IntegrationTests {
 
         @Test func reservePoolServesAClientThatWaitedTooLong() throws {
             let sluice = try sluice(["default_pool_size": "1", "reserve_pool_size": "1", "reserve_pool_timeout": "1"])
-            let holder = try login(sluice)
+            let holder = try sluice.login(password: password)
             #expect(try holder.query("BEGIN").error == nil)
-            let waiter = try login(sluice)
+            let waiter = try sluice.login(password: password)
             let started = Date()
             #expect(try waiter.query("SELECT 7").rows == [["7"]])
             let waited = Date().timeIntervalSince(started)

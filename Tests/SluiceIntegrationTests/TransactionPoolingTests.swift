@@ -17,13 +17,6 @@ extension IntegrationTests {
             return try SluiceInstance(cluster: cluster, settings: all, userlist: [("app", password)])
         }
 
-        func login(_ sluice: SluiceInstance) throws -> RawClient {
-            let client = try RawClient(port: sluice.port)
-            guard case .ready = try client.login(user: "app", database: "app", password: password) else {
-                throw HarnessError("login failed: \(sluice.log())")
-            }
-            return client
-        }
 
         func pgbenchTables() throws {
             let initialize = try Tools.pgbench(["-i", "-s", "1", "-q", "-h", cluster.socketDirectory, "-p", String(cluster.port), "-U", "postgres", "app"])
@@ -66,8 +59,8 @@ extension IntegrationTests {
 
         @Test func settingsStayWithTheirClientOnASharedServer() throws {
             let sluice = try sluice(["default_pool_size": "1"])
-            let tokyo = try login(sluice)
-            let other = try login(sluice)
+            let tokyo = try sluice.login(password: password)
+            let other = try sluice.login(password: password)
             let defaultZone = try other.query("SHOW TimeZone").rows
             #expect(try tokyo.query("SET TimeZone = 'Asia/Tokyo'").error == nil)
             let firstPID = try tokyo.query("SELECT pg_backend_pid()").rows
@@ -81,11 +74,11 @@ extension IntegrationTests {
             let sluice = try sluice(["default_pool_size": "2"])
             try cluster.psql("DROP TABLE IF EXISTS guarded; CREATE TABLE guarded (id int); GRANT ALL ON guarded TO app", database: "app")
             do {
-                let doomed = try login(sluice)
+                let doomed = try sluice.login(password: password)
                 #expect(try doomed.query("BEGIN; LOCK TABLE guarded IN ACCESS EXCLUSIVE MODE; INSERT INTO guarded VALUES (1)").error == nil)
             }
             usleep(200_000)
-            let next = try login(sluice)
+            let next = try sluice.login(password: password)
             let locked = try next.query("SET lock_timeout = '2s'; LOCK TABLE guarded IN ACCESS EXCLUSIVE MODE")
             #expect(locked.error == nil, "\(String(describing: locked.error))")
             #expect(try next.query("SELECT count(*) FROM guarded").rows == [["0"]])
@@ -95,7 +88,7 @@ extension IntegrationTests {
 
         @Test func pipelinedQueriesAndExtendedSyncsArriveInOrder() throws {
             let sluice = try sluice(["default_pool_size": "1"])
-            let client = try login(sluice)
+            let client = try sluice.login(password: password)
             client.send(FrontendMessage.query("SELECT 1") + FrontendMessage.query("SELECT 2"))
             var seen: [UInt8] = []
             var readyCount = 0
@@ -120,21 +113,15 @@ extension IntegrationTests {
             #expect(rows == ["11", "21", "31"])
         }
 
-        @Test func cancelReachesTheServerRunningTheQuery() throws {
-            let sluice = try sluice(["default_pool_size": "2"])
+        @Test(arguments: ["session", "transaction"])
+        func cancelReachesTheServerRunningTheQuery(mode: String) throws {
+            let sluice = try sluice(["pool_mode": mode, "default_pool_size": "2"])
             let client = try RawClient(port: sluice.port)
             guard case .ready(let key, _) = try client.login(user: "app", database: "app", password: password) else {
                 Issue.record("login failed")
                 return
             }
-            let port = sluice.port
-            Thread {
-                usleep(500_000)
-                if let canceller = try? RawClient(port: port) {
-                    canceller.send(StartupPacket.cancelRequest(key))
-                    _ = try? canceller.readMessage()
-                }
-            }.start()
+            RawClient.cancel(key, port: sluice.port, after: 0.5)
             let started = Date()
             #expect(try client.query("SELECT pg_sleep(10)").error?.code == "57014")
             #expect(Date().timeIntervalSince(started) < 8)
@@ -143,9 +130,9 @@ extension IntegrationTests {
 
         @Test func queryWaitTimeoutEndsAWait() throws {
             let sluice = try sluice(["default_pool_size": "1", "query_wait_timeout": "1"])
-            let holder = try login(sluice)
+            let holder = try sluice.login(password: password)
             #expect(try holder.query("BEGIN").error == nil)
-            let waiter = try login(sluice)
+            let waiter = try sluice.login(password: password)
             let started = Date()
             let result = try waiter.query("SELECT 1")
             #expect(result.error?.code == "08P01")
@@ -157,7 +144,7 @@ extension IntegrationTests {
         @Test(arguments: ["30", "0"])
         func brokenIdleServerIsReplacedWithoutClientError(checkDelay: String) throws {
             let sluice = try sluice(["default_pool_size": "1", "server_check_delay": checkDelay])
-            let client = try login(sluice)
+            let client = try sluice.login(password: password)
             let first = try #require(try client.query("SELECT pg_backend_pid()").rows.first?.first ?? nil)
             #expect(try cluster.psql("SELECT pg_terminate_backend(\(first))") == "t")
             usleep(300_000)
@@ -169,7 +156,7 @@ extension IntegrationTests {
 
         @Test func statementModeRefusesTransactionBlocks() throws {
             let sluice = try sluice(["pool_mode": "statement", "default_pool_size": "1"])
-            let client = try login(sluice)
+            let client = try sluice.login(password: password)
             #expect(try client.query("SELECT 1").rows == [["1"]])
             client.send(FrontendMessage.query("BEGIN"))
             var error: ErrorFields?
@@ -178,7 +165,7 @@ extension IntegrationTests {
             }
             #expect(error?.code == "0A000")
             #expect(error?.message == "transaction blocks not allowed in statement pooling mode")
-            let after = try login(sluice)
+            let after = try sluice.login(password: password)
             #expect(try after.query("SELECT 2").rows == [["2"]])
         }
 

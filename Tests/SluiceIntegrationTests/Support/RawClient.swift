@@ -38,6 +38,17 @@ final class RawClient {
 
     deinit { close(fd) }
 
+    /// Sends a CancelRequest with `key` to `port` from another thread after `delay` seconds.
+    static func cancel(_ key: BackendKey, port: Int, after delay: Double) {
+        Thread {
+            usleep(UInt32(delay * 1_000_000))
+            if let canceller = try? RawClient(port: port) {
+                canceller.send(StartupPacket.cancelRequest(key))
+                _ = try? canceller.readMessage()
+            }
+        }.start()
+    }
+
     static func canConnect(port: Int) -> Bool {
         (try? RawClient(port: port)) != nil
     }

@@ -46,6 +46,15 @@ final class SluiceInstance: @unchecked Sendable {
         return text
     }
 
+    /// A raw protocol client logged in as `user`; throws with Sluice's log if the login fails.
+    func login(user: String = "app", database: String = "app", password: String) throws -> RawClient {
+        let client = try RawClient(port: port)
+        guard case .ready = try client.login(user: user, database: database, password: password) else {
+            throw HarnessError("login as \(user) failed: \(log())")
+        }
+        return client
+    }
+
     func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
