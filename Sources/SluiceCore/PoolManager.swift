@@ -49,10 +49,12 @@ public struct PoolManager: Sendable {
 
     /// A client waited past reserve_pool_timeout: the pool may grow by its reserve until nobody waits.
     public mutating func activateReserve(_ key: PoolKey) -> [Action] {
-        guard var pool = pools[key], pool.limits.reserveSize > 0, !pool.waiting.isEmpty else { return [] }
-        pool.reserveActive = true
-        pools[key] = pool
-        return openWhileNeeded(key)
+        let activated = withPool(key) { pool in
+            guard pool.limits.reserveSize > 0, !pool.waiting.isEmpty else { return false }
+            pool.reserveActive = true
+            return true
+        }
+        return activated == true ? openWhileNeeded(key) : []
     }
 
     /// True when closing one idle server would leave the pool above its minimum size.
@@ -63,15 +65,19 @@ public struct PoolManager: Sendable {
 
     /// A client wants a server: an idle one at once, else it waits in line.
     public mutating func request(_ client: ClientID, from key: PoolKey) -> [Action] {
-        guard var pool = pools[key] else { return [] }
-        if let server = pool.idle.popLast() {
+        let idle = withPool(key) { pool -> ServerID? in
+            guard let server = pool.idle.popLast() else {
+                pool.waiting.append(client)
+                return nil
+            }
             pool.active.insert(server)
-            pools[key] = pool
-            return [.assign(server, to: client)]
+            return server
         }
-        pool.waiting.append(client)
-        pools[key] = pool
-        return openWhileNeeded(key)
+        switch idle {
+        case nil: return []
+        case .some(nil): return openWhileNeeded(key)
+        case .some(let server?): return [.assign(server, to: client)]
+        }
     }
 
     /// A waiting client left before it was served.
@@ -81,26 +87,26 @@ public struct PoolManager: Sendable {
 
     /// A server finished logging in and joins the pool.
     public mutating func opened(_ server: ServerID, in key: PoolKey) -> [Action] {
-        guard var pool = pools[key] else { return [.close(server)] }
-        pool.opening -= 1
+        let known = withPool(key) { pool in
+            pool.opening -= 1
+            pool.active.insert(server)
+        }
+        guard known != nil else { return [.close(server)] }
         serverPools[server] = key
-        pool.active.insert(server)
-        pools[key] = pool
         return handOver(server, in: key)
     }
 
     /// Opening a server failed. When nothing else in the pool could serve them, the waiting
     /// clients are returned so the caller can tell them why.
     public mutating func openFailed(in key: PoolKey) -> (actions: [Action], abandoned: [ClientID]) {
-        guard var pool = pools[key] else { return ([], []) }
-        pool.opening -= 1
-        count(key, by: -1)
-        var abandoned: [ClientID] = []
-        if pool.active.isEmpty && pool.idle.isEmpty && pool.opening == 0 {
-            abandoned = pool.waiting
-            pool.waiting = []
+        let abandoned = withPool(key) { pool -> [ClientID] in
+            pool.opening -= 1
+            guard pool.active.isEmpty && pool.idle.isEmpty && pool.opening == 0 else { return [] }
+            defer { pool.waiting = [] }
+            return pool.waiting
         }
-        pools[key] = pool
+        guard let abandoned else { return ([], []) }
+        count(key, by: -1)
         return (openWhileNeeded(key) + openForOthers(sharing: key), abandoned)
     }
 
@@ -114,10 +120,12 @@ public struct PoolManager: Sendable {
 
     /// A server closed or broke, idle or not.
     public mutating func remove(_ server: ServerID) -> [Action] {
-        guard let key = serverPools.removeValue(forKey: server), var pool = pools[key] else { return [] }
-        pool.active.remove(server)
-        pool.idle.removeAll { $0 == server }
-        pools[key] = pool
+        guard let key = serverPools.removeValue(forKey: server) else { return [] }
+        let known = withPool(key) { pool in
+            pool.active.remove(server)
+            pool.idle.removeAll { $0 == server }
+        }
+        guard known != nil else { return [] }
         count(key, by: -1)
         return openWhileNeeded(key) + openForOthers(sharing: key)
     }
@@ -128,22 +136,34 @@ public struct PoolManager: Sendable {
     public func serverCount(in key: PoolKey) -> Int { pools[key].map { $0.total } ?? 0 }
     public var keys: [PoolKey] { Array(pools.keys) }
 
+    private enum HandOver {
+        case surplus
+        case assigned(ClientID)
+        case idle
+    }
+
     private mutating func handOver(_ server: ServerID, in key: PoolKey) -> [Action] {
-        guard var pool = pools[key] else { return [] }
-        if pool.waiting.isEmpty { pool.reserveActive = false }
-        if pool.total > pool.size {
-            pools[key] = pool
-            return remove(server) + [.close(server)]
+        let outcome = withPool(key) { pool -> HandOver in
+            if pool.waiting.isEmpty { pool.reserveActive = false }
+            if pool.total > pool.size { return .surplus }
+            if !pool.waiting.isEmpty { return .assigned(pool.waiting.removeFirst()) }
+            pool.active.remove(server)
+            pool.idle.append(server)
+            return .idle
         }
-        if !pool.waiting.isEmpty {
-            let client = pool.waiting.removeFirst()
-            pools[key] = pool
-            return [.assign(server, to: client)]
+        switch outcome {
+        case nil: return []
+        case .surplus?: return remove(server) + [.close(server)]
+        case .assigned(let client)?: return [.assign(server, to: client)]
+        case .idle?: return openForOthers(sharing: key)
         }
-        pool.active.remove(server)
-        pool.idle.append(server)
-        pools[key] = pool
-        return openForOthers(sharing: key)
+    }
+
+    /// Mutates a pool in place (copying it out of the dictionary would copy its arrays on
+    /// every checkout); nil when the pool does not exist.
+    private mutating func withPool<Result>(_ key: PoolKey, _ body: (inout Pool) -> Result) -> Result? {
+        guard let index = pools.index(forKey: key) else { return nil }
+        return body(&pools.values[index])
     }
 
     /// Opens servers while clients wait for more than are already being opened and every limit
@@ -151,7 +171,7 @@ public struct PoolManager: Sendable {
     /// of another pool to make room.
     private mutating func openWhileNeeded(_ key: PoolKey) -> [Action] {
         var actions: [Action] = []
-        while var pool = pools[key], pool.waiting.count > pool.opening || pool.total < pool.limits.minimumSize,
+        while let pool = pools[key], pool.waiting.count > pool.opening || pool.total < pool.limits.minimumSize,
               pool.total < pool.size {
             if !sharedLimitsAllow(key, pool.limits) {
                 // Other pools give up idle servers only for a client that waits, not for a minimum.
@@ -160,8 +180,7 @@ public struct PoolManager: Sendable {
                 actions += remove(victim) + [.close(victim)]
                 continue
             }
-            pool.opening += 1
-            pools[key] = pool
+            _ = withPool(key) { $0.opening += 1 }
             count(key, by: 1)
             actions.append(.open(key))
         }
@@ -170,6 +189,11 @@ public struct PoolManager: Sendable {
 
     /// After a server left a database's or user's shared budget, another pool may now fit.
     private mutating func openForOthers(sharing key: PoolKey) -> [Action] {
+        // Pools of one database share its database limit, pools of one user its user limit:
+        // without either limit, no other pool can have been waiting on this one.
+        guard let limits = pools[key]?.limits, limits.maxDatabaseConnections > 0 || limits.maxUserConnections > 0 else {
+            return []
+        }
         var actions: [Action] = []
         for other in pools.keys where other != key && (other.database == key.database || other.user == key.user) {
             actions += openWhileNeeded(other)

@@ -24,6 +24,9 @@ final class ClientConnection: ConnectionDelegate {
     /// The key Sluice gave this client for cancelling; never a server's key.
     let cancelKey: BackendKey
     var identity: ClientIdentity?
+    /// The tracked settings this client's session should have, by position in the pooler's
+    /// `TrackedParameters`; nil means the pool's default.
+    var wantedValues: [String?] = []
     var poolKey: PoolKey?
     /// Decided at login from the user, database and global settings.
     var poolMode = PoolMode.session
@@ -65,8 +68,10 @@ final class ClientConnection: ConnectionDelegate {
                 finish(reason: "client close request")
                 return
             }
-            connection.pauseReading()
             pooler.requestServer(for: self)
+            // With an idle server at hand the bytes are already on their way; otherwise hold
+            // further input until the server is ready for it.
+            if !isCarryingTraffic { connection.pauseReading() }
         case .waiting:
             connection.pauseReading()
         case .closed: break
@@ -116,13 +121,20 @@ final class ClientConnection: ConnectionDelegate {
     /// Keeps a tracked setting the server reported while serving this client (after a `SET`),
     /// so the client finds it on whichever server it gets next.
     func remember(_ parameter: StartupParameter) {
-        guard identity != nil, pooler.trackedParameters.canonicalName(parameter.name) == parameter.name else { return }
-        identity?.parameters.record(parameter)
+        guard let index = pooler.trackedParameters.index(of: parameter.name), index < wantedValues.count else { return }
+        wantedValues[index] = parameter.value
     }
 
     /// A client between transactions that only says goodbye needs no server for it.
     private static func holdsOnlyTerminate(_ input: IOBuffer) -> Bool {
         input.readableCount == 5 && input.byte(at: 0) == FrontendMessageType.terminate
+    }
+
+    /// True when linked to a server that carries the client's messages (not one still
+    /// running Sluice's own queries for it).
+    var isCarryingTraffic: Bool {
+        guard case .linked(let server) = state, case .linked = server.state else { return false }
+        return true
     }
 
     /// True while the client's server is working for it or holds its open transaction.

@@ -41,7 +41,7 @@ struct MessageStream {
     mutating func scan(
         _ buffer: IOBuffer,
         wantsBody: (UInt8) -> Bool,
-        inspect: (UInt8, [UInt8]) -> Verdict,
+        inspect: (UInt8, MessageBody) -> Verdict,
         forward: (_ offset: Int, _ count: Int) -> Void
     ) -> Outcome {
         var offset = 0
@@ -68,7 +68,7 @@ struct MessageStream {
                 if 1 + length > buffer.capacity { outcome = .malformed }
                 break
             }
-            switch inspect(type, buffer.copyBytes(at: offset + 5, count: length - 4)) {
+            switch inspect(type, MessageBody(buffer: buffer, offset: offset + 5, count: length - 4)) {
             case .forward:
                 offset += 1 + length
             case .drop:
@@ -94,11 +94,23 @@ struct MessageStream {
     /// Reads whole messages only (login and Sluice's own queries): nothing is forwarded.
     mutating func readWhole(_ buffer: IOBuffer, _ handle: (UInt8, [UInt8]) -> Verdict) -> Outcome {
         scan(buffer, wantsBody: { _ in true }, inspect: { type, body in
-            switch handle(type, body) {
+            switch handle(type, body.bytes) {
             case .forward, .drop: .drop
             case .stop: .stop
             case .dropAndStop: .dropAndStop
             }
         }, forward: { _, _ in })
     }
+}
+
+/// The body of a whole message still in the read buffer: read a byte in place, or copy it out.
+struct MessageBody {
+    let buffer: IOBuffer
+    let offset: Int
+    let count: Int
+
+    var bytes: [UInt8] { buffer.copyBytes(at: offset, count: count) }
+
+    /// The first byte, e.g. ReadyForQuery's transaction status; nil for an empty body.
+    var firstByte: UInt8? { count > 0 ? buffer.byte(at: offset) : nil }
 }

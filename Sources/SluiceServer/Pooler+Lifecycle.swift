@@ -35,7 +35,6 @@ extension Pooler {
             logger.warning("reload: \(restartOnly.joined(separator: ", ")) take effect only after a restart")
         }
         configuration = fresh
-        trackedParameters = TrackedParameters(extra: fresh.settings.trackExtraParameters)
         for key in pools.keys {
             guard let entry = fresh.database(named: key.database) else { continue }
             perform(pools.configure(key, limits: limits(for: entry, user: key.user)))
@@ -49,6 +48,7 @@ extension Pooler {
         if old.listenPort != new.listenPort { names.append("listen_port") }
         if old.unixSocketDir != new.unixSocketDir { names.append("unix_socket_dir") }
         if old.threads != new.threads { names.append("threads") }
+        if old.trackExtraParameters != new.trackExtraParameters { names.append("track_extra_parameters") }
         if old.packetBufferSize != new.packetBufferSize { names.append("pkt_buf") }
         return names
     }

@@ -37,6 +37,7 @@ extension Pooler {
         }
         prepare(server, for: client, running: statements.joined(separator: "; ")) { [unowned self] error in
             if let error {
+                server.forgetUnreportedSettings()
                 client.reject(error)
             } else {
                 startTraffic(client, server)
@@ -66,17 +67,13 @@ extension Pooler {
     /// `SET` statements for every tracked setting whose value on the server differs from what
     /// the client should see: its startup value, else the pool's default.
     private func parameterStatements(client: ClientConnection, server: ServerConnection) -> [String] {
-        let wanted = client.identity?.parameters ?? []
+        let defaults = poolDefaultValues[server.poolKey]
         var statements: [String] = []
-        for name in trackedParameters.names {
-            let target = wanted.value(of: name) ?? poolDefaults[server.poolKey]?.value(of: name)
-            guard let target else { continue }
-            let current = server.parameters.value(of: name) ?? server.unreportedSettings.value(of: name)
-            guard current != target else { continue }
+        for (index, name) in trackedParameters.names.enumerated() {
+            guard let target = client.wantedValues[index] ?? defaults?[index],
+                  server.trackedValues[index] != target else { continue }
             statements.append("SET \(sqlIdentifier(name)) = \(sqlLiteral(target))")
-            if server.parameters.value(of: name) == nil {
-                server.unreportedSettings.record(StartupParameter(name: name, value: target))
-            }
+            server.trackedValues[index] = target
         }
         return statements
     }
@@ -143,7 +140,7 @@ extension Pooler {
         }
         server.runInternal(resetQuery) { [unowned self, unowned server] error in
             guard !server.state.isClosed else { return }
-            server.unreportedSettings = []
+            server.forgetUnreportedSettings()
             if let error { logger.warning("\(server.label) server_reset_query failed: \(error.message)") }
             perform(pools.release(server.id, reusable: error == nil && server.transactionStatus == .idle))
         }

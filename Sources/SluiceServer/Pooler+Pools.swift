@@ -16,6 +16,7 @@ extension Pooler {
         let key = PoolKey(database: identity.database, user: entry.user ?? identity.user)
         client.poolKey = key
         client.poolMode = configuration.poolMode(database: entry, user: identity.user)
+        client.wantedValues = trackedParameters.values(from: identity.parameters)
         if configuration.settings.logConnections {
             logger.info("\(client.label) login attempt: pool \(key)")
         }
@@ -126,7 +127,10 @@ extension Pooler {
     }
 
     func serverLoggedIn(_ server: ServerConnection) {
-        if poolDefaults[server.poolKey] == nil { poolDefaults[server.poolKey] = server.parameters }
+        if poolDefaults[server.poolKey] == nil {
+            poolDefaults[server.poolKey] = server.parameters
+            poolDefaultValues[server.poolKey] = trackedParameters.values(from: server.parameters)
+        }
         logger.debug("\(server.label) logged in")
         guard let query = configuration.database(named: server.poolKey.database)?.connectQuery, !query.isEmpty else {
             perform(pools.opened(server.id, in: server.poolKey))

@@ -20,12 +20,15 @@ public final class Pooler {
     var clientsByCancelKey: [BackendKey: ClientConnection] = [:]
     /// The parameters the first server of each pool reported: the defaults a client is brought back to.
     var poolDefaults: [PoolKey: [StartupParameter]] = [:]
+    /// The same defaults for the tracked settings, by position in `trackedParameters`.
+    var poolDefaultValues: [PoolKey: [String?]] = [:]
     /// The latest ClientKey each user proved with SCRAM, for logging in to PostgreSQL as that user.
     var passThroughKeys: [String: [UInt8]] = [:]
     /// Per-process key for the fake SCRAM verifiers of unknown users.
     let mockKey = Crypto.randomBytes(32)
     /// The settings every client's session keeps across servers (from track_extra_parameters).
-    var trackedParameters: TrackedParameters
+    /// Fixed at start: every client's and server's tracked values are laid out by it.
+    let trackedParameters: TrackedParameters
     private var nextClientID: UInt64 = 0
     private var nextServerID: UInt64 = 0
     var stopping = false

@@ -28,6 +28,7 @@ extension ServerConnection {
             if let connectTimer { pooler.loop.cancel(connectTimer) }
             connectTimer = nil
             self.parameters = parameters
+            forgetUnreportedSettings()
             backendKey = key
             state = .idle
             pooler.serverLoggedIn(self)
@@ -36,5 +37,11 @@ extension ServerConnection {
                 fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server during login"))
             }
         }
+    }
+
+    /// Keeps only what PostgreSQL reported: after a reset or a failed SET, values Sluice set
+    /// itself for unreported parameters may no longer hold.
+    func forgetUnreportedSettings() {
+        trackedValues = pooler.trackedParameters.values(from: parameters)
     }
 }

@@ -24,8 +24,9 @@ final class ServerConnection: ConnectionDelegate {
     var state = State.connecting
     /// The parameters PostgreSQL reported, kept current from every ParameterStatus.
     var parameters: [StartupParameter] = []
-    /// Values Sluice set with its own SET for parameters PostgreSQL does not report.
-    var unreportedSettings: [StartupParameter] = []
+    /// The tracked settings as the server has them now, by position in the pooler's
+    /// `TrackedParameters`: reported ones from ParameterStatus, others from Sluice's own SETs.
+    var trackedValues: [String?] = []
     var backendKey = BackendKey(processID: 0, secretKey: 0)
     var transactionStatus = TransactionStatus.idle
     /// Queries and Syncs sent whose ReadyForQuery has not come back yet.
@@ -124,10 +125,12 @@ final class ServerConnection: ConnectionDelegate {
         let outcome = stream.scan(input, wantsBody: { type in
             type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus
         }, inspect: { type, body in
-            if let parameter = self.observe(type, body) {
+            if type == BackendMessageType.readyForQuery {
+                readyForQuery = true
+                self.noteReadyForQuery(body.firstByte)
+            } else if let parameter = self.noteParameterStatus(body.bytes) {
                 client.remember(parameter)
             }
-            readyForQuery = readyForQuery || type == BackendMessageType.readyForQuery
             return .forward
         }, forward: { offset, count in
             if !client.connection.send(from: input, offset: offset, count: count) { blocked = true }
@@ -140,18 +143,30 @@ final class ServerConnection: ConnectionDelegate {
         }
     }
 
-    /// Notes ReadyForQuery and ParameterStatus; returns a parameter the server just reported.
+    private func noteReadyForQuery(_ status: UInt8?) {
+        transactionStatus = status.flatMap(TransactionStatus.init(rawValue:)) ?? .failed
+        outstandingSyncs = max(0, outstandingSyncs - 1)
+        if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
+    }
+
+    /// Records a reported parameter and returns it.
     @discardableResult
-    private func observe(_ type: UInt8, _ body: [UInt8]) -> StartupParameter? {
-        if type == BackendMessageType.readyForQuery, let status = BackendMessage.decodeReadyForQuery(body) {
-            transactionStatus = status
-            outstandingSyncs = max(0, outstandingSyncs - 1)
-            if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
-        } else if type == BackendMessageType.parameterStatus, let parameter = BackendMessage.decodeParameterStatus(body) {
-            parameters.record(parameter)
-            return parameter
+    private func noteParameterStatus(_ body: [UInt8]) -> StartupParameter? {
+        guard let parameter = BackendMessage.decodeParameterStatus(body) else { return nil }
+        parameters.record(parameter)
+        if let index = pooler.trackedParameters.index(of: parameter.name), index < trackedValues.count {
+            trackedValues[index] = parameter.value
         }
-        return nil
+        return parameter
+    }
+
+    /// Notes ReadyForQuery and ParameterStatus in Sluice's own conversations with the server.
+    private func observe(_ type: UInt8, _ body: [UInt8]) {
+        if type == BackendMessageType.readyForQuery {
+            noteReadyForQuery(body.first)
+        } else if type == BackendMessageType.parameterStatus {
+            noteParameterStatus(body)
+        }
     }
 
     /// An idle server may still send a notice or a parameter change; an error means it is going away.
