@@ -5,6 +5,11 @@ let package = Package(
     name: "Sluice",
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        // Libraries for the microbenchmarks in Benchmarks/Micro, which import the core as a package.
+        .library(name: "PostgresWire", targets: ["PostgresWire"]),
+        .library(name: "SluiceAuth", targets: ["SluiceAuth"]),
+        .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SluiceIO", targets: ["SluiceIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),

@@ -37,7 +37,10 @@ def log(message):
 
 
 def run(command, check=True, **kwargs):
-    return subprocess.run(command, check=check, text=True, capture_output=True, **kwargs)
+    result = subprocess.run(command, check=False, text=True, capture_output=True, **kwargs)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr.strip() or result.stdout.strip()}")
+    return result
 
 
 def free_port():
@@ -109,6 +112,8 @@ class Bench:
         sockets = os.path.join(self.work, "pg-socket")
         os.makedirs(sockets)
         os.chown(sockets, self.postgres_uid, self.postgres_gid)
+        os.makedirs(self.pg_data, mode=0o700)
+        os.chown(self.pg_data, self.postgres_uid, self.postgres_gid)
         self.as_postgres([f"{PG_BIN}/initdb", "-D", self.pg_data, "-U", "postgres", "--auth=trust",
                           "-E", "UTF8", "--no-instructions"])
         with open(os.path.join(self.pg_data, "postgresql.conf"), "a") as conf:
@@ -307,7 +312,7 @@ logfile = {logdir}/{name}.log
         started = time.time()
         error = None
         try:
-            batch = 200
+            batch = 100   # below PgBouncer's listen_backlog (128), so no SYN is dropped
             for first in range(0, count, batch):
                 opened = []
                 for _ in range(min(batch, count - first)):

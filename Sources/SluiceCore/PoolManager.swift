@@ -22,7 +22,11 @@ public struct PoolLimits: Sendable, Equatable {
 }
 
 /// Every pool's servers and waiting clients, sans I/O. Clients ask for a server and wait in
-/// arrival order; servers are opened only while someone waits and every limit allows it.
+/// arrival order; servers are opened only while someone waits (or a minimum is kept) and every
+/// limit allows it.
+///
+/// Pools live in an array and servers map to their pool's index, so a checkout and checkin
+/// hash a server ID, never a pool's two name strings.
 public struct PoolManager: Sendable {
     public enum Action: Equatable, Sendable {
         case assign(ServerID, to: ClientID)
@@ -32,8 +36,9 @@ public struct PoolManager: Sendable {
         case close(ServerID)
     }
 
-    private var pools: [PoolKey: Pool] = [:]
-    private var serverPools: [ServerID: PoolKey] = [:]
+    private var pools: [Pool] = []
+    private var poolIndices: [PoolKey: Int] = [:]
+    private var serverPools: [ServerID: Int] = [:]
     private var databaseCounts: [String: Int] = [:]
     private var userCounts: [String: Int] = [:]
 
@@ -41,146 +46,126 @@ public struct PoolManager: Sendable {
 
     /// Creates the pool or changes its limits (on reload); opens servers if waiting clients now fit.
     public mutating func configure(_ key: PoolKey, limits: PoolLimits) -> [Action] {
-        pools[key, default: Pool(limits: limits)].limits = limits
-        return openWhileNeeded(key)
+        if let index = poolIndices[key] {
+            pools[index].limits = limits
+            return openWhileNeeded(index)
+        }
+        pools.append(Pool(key: key, limits: limits))
+        poolIndices[key] = pools.count - 1
+        return openWhileNeeded(pools.count - 1)
     }
 
-    public func limits(of key: PoolKey) -> PoolLimits? { pools[key]?.limits }
+    public func limits(of key: PoolKey) -> PoolLimits? { poolIndices[key].map { pools[$0].limits } }
 
     /// A client waited past reserve_pool_timeout: the pool may grow by its reserve until nobody waits.
     public mutating func activateReserve(_ key: PoolKey) -> [Action] {
-        let activated = withPool(key) { pool in
-            guard pool.limits.reserveSize > 0, !pool.waiting.isEmpty else { return false }
-            pool.reserveActive = true
-            return true
-        }
-        return activated == true ? openWhileNeeded(key) : []
+        guard let index = poolIndices[key], pools[index].limits.reserveSize > 0, !pools[index].waiting.isEmpty else { return [] }
+        pools[index].reserveActive = true
+        return openWhileNeeded(index)
     }
 
     /// True when closing one idle server would leave the pool above its minimum size.
     public func canShrink(_ key: PoolKey) -> Bool {
-        guard let pool = pools[key] else { return false }
-        return pool.total > pool.limits.minimumSize
+        guard let index = poolIndices[key] else { return false }
+        return pools[index].total > pools[index].limits.minimumSize
     }
 
     /// A client wants a server: an idle one at once, else it waits in line.
     public mutating func request(_ client: ClientID, from key: PoolKey) -> [Action] {
-        let idle = withPool(key) { pool -> ServerID? in
-            guard let server = pool.idle.popLast() else {
-                pool.waiting.append(client)
-                return nil
-            }
-            pool.active.insert(server)
-            return server
+        guard let index = poolIndices[key] else { return [] }
+        if let server = pools[index].idle.popLast() {
+            pools[index].activeCount += 1
+            return [.assign(server, to: client)]
         }
-        switch idle {
-        case nil: return []
-        case .some(nil): return openWhileNeeded(key)
-        case .some(let server?): return [.assign(server, to: client)]
-        }
+        pools[index].waiting.append(client)
+        return openWhileNeeded(index)
     }
 
     /// A waiting client left before it was served.
     public mutating func withdraw(_ client: ClientID, from key: PoolKey) {
-        pools[key]?.waiting.removeAll { $0 == client }
+        guard let index = poolIndices[key] else { return }
+        pools[index].waiting.remove(client)
     }
 
     /// A server finished logging in and joins the pool.
     public mutating func opened(_ server: ServerID, in key: PoolKey) -> [Action] {
-        let known = withPool(key) { pool in
-            pool.opening -= 1
-            pool.active.insert(server)
-        }
-        guard known != nil else { return [.close(server)] }
-        serverPools[server] = key
-        return handOver(server, in: key)
+        guard let index = poolIndices[key] else { return [.close(server)] }
+        pools[index].opening -= 1
+        pools[index].activeCount += 1
+        serverPools[server] = index
+        return handOver(server, in: index)
     }
 
     /// Opening a server failed. When nothing else in the pool could serve them, the waiting
     /// clients are returned so the caller can tell them why.
     public mutating func openFailed(in key: PoolKey) -> (actions: [Action], abandoned: [ClientID]) {
-        let abandoned = withPool(key) { pool -> [ClientID] in
-            pool.opening -= 1
-            guard pool.active.isEmpty && pool.idle.isEmpty && pool.opening == 0 else { return [] }
-            defer { pool.waiting = [] }
-            return pool.waiting
-        }
-        guard let abandoned else { return ([], []) }
+        guard let index = poolIndices[key] else { return ([], []) }
+        pools[index].opening -= 1
         count(key, by: -1)
-        return (openWhileNeeded(key) + openForOthers(sharing: key), abandoned)
+        var abandoned: [ClientID] = []
+        if pools[index].activeCount == 0 && pools[index].idle.isEmpty && pools[index].opening == 0 {
+            abandoned = pools[index].waiting.removeAll()
+        }
+        return (openWhileNeeded(index) + openForOthers(sharing: index), abandoned)
     }
 
     /// A client is done with its server. A clean server goes to the next waiter or back to idle;
     /// one that is not reusable is dropped, and a replacement opened if someone waits.
     public mutating func release(_ server: ServerID, reusable: Bool) -> [Action] {
-        guard let key = serverPools[server] else { return [] }
+        guard let index = serverPools[server] else { return [] }
         guard reusable else { return remove(server) + [.close(server)] }
-        return handOver(server, in: key)
+        return handOver(server, in: index)
     }
 
     /// A server closed or broke, idle or not.
     public mutating func remove(_ server: ServerID) -> [Action] {
-        guard let key = serverPools.removeValue(forKey: server) else { return [] }
-        let known = withPool(key) { pool in
-            pool.active.remove(server)
-            pool.idle.removeAll { $0 == server }
+        guard let index = serverPools.removeValue(forKey: server) else { return [] }
+        if let position = pools[index].idle.firstIndex(of: server) {
+            pools[index].idle.remove(at: position)
+        } else {
+            pools[index].activeCount -= 1
         }
-        guard known != nil else { return [] }
-        count(key, by: -1)
-        return openWhileNeeded(key) + openForOthers(sharing: key)
+        count(pools[index].key, by: -1)
+        return openWhileNeeded(index) + openForOthers(sharing: index)
     }
 
     /// Idle servers of a pool, most recently used last.
-    public func idleServers(in key: PoolKey) -> [ServerID] { pools[key]?.idle ?? [] }
-    public func waitingClients(in key: PoolKey) -> [ClientID] { pools[key]?.waiting ?? [] }
-    public func serverCount(in key: PoolKey) -> Int { pools[key].map { $0.total } ?? 0 }
-    public var keys: [PoolKey] { Array(pools.keys) }
+    public func idleServers(in key: PoolKey) -> [ServerID] { poolIndices[key].map { pools[$0].idle } ?? [] }
+    public func waitingClients(in key: PoolKey) -> [ClientID] { poolIndices[key].map { pools[$0].waiting.elements } ?? [] }
+    public func serverCount(in key: PoolKey) -> Int { poolIndices[key].map { pools[$0].total } ?? 0 }
+    public var keys: [PoolKey] { pools.map(\.key) }
 
-    private enum HandOver {
-        case surplus
-        case assigned(ClientID)
-        case idle
-    }
-
-    private mutating func handOver(_ server: ServerID, in key: PoolKey) -> [Action] {
-        let outcome = withPool(key) { pool -> HandOver in
-            if pool.waiting.isEmpty { pool.reserveActive = false }
-            if pool.total > pool.size { return .surplus }
-            if !pool.waiting.isEmpty { return .assigned(pool.waiting.removeFirst()) }
-            pool.active.remove(server)
-            pool.idle.append(server)
-            return .idle
+    /// Gives a server (already counted active) to the next waiter, or back to idle; closes it
+    /// when the pool holds more than it may.
+    private mutating func handOver(_ server: ServerID, in index: Int) -> [Action] {
+        if pools[index].waiting.isEmpty { pools[index].reserveActive = false }
+        if pools[index].total > pools[index].size {
+            return remove(server) + [.close(server)]
         }
-        switch outcome {
-        case nil: return []
-        case .surplus?: return remove(server) + [.close(server)]
-        case .assigned(let client)?: return [.assign(server, to: client)]
-        case .idle?: return openForOthers(sharing: key)
+        if let client = pools[index].waiting.popFirst() {
+            return [.assign(server, to: client)]
         }
+        pools[index].activeCount -= 1
+        pools[index].idle.append(server)
+        return openForOthers(sharing: index)
     }
 
-    /// Mutates a pool in place (copying it out of the dictionary would copy its arrays on
-    /// every checkout); nil when the pool does not exist.
-    private mutating func withPool<Result>(_ key: PoolKey, _ body: (inout Pool) -> Result) -> Result? {
-        guard let index = pools.index(forKey: key) else { return nil }
-        return body(&pools.values[index])
-    }
-
-    /// Opens servers while clients wait for more than are already being opened and every limit
-    /// allows; when only a shared database or user limit stands in the way, closes an idle server
-    /// of another pool to make room.
-    private mutating func openWhileNeeded(_ key: PoolKey) -> [Action] {
+    /// Opens servers while clients wait for more than are already being opened, or the pool is
+    /// below its minimum, and every limit allows; when only a shared database or user limit
+    /// stands in the way of a waiting client, closes an idle server of another pool to make room.
+    private mutating func openWhileNeeded(_ index: Int) -> [Action] {
         var actions: [Action] = []
-        while let pool = pools[key], pool.waiting.count > pool.opening || pool.total < pool.limits.minimumSize,
-              pool.total < pool.size {
-            if !sharedLimitsAllow(key, pool.limits) {
+        while pools[index].waiting.count > pools[index].opening || pools[index].total < pools[index].limits.minimumSize,
+              pools[index].total < pools[index].size {
+            let key = pools[index].key
+            if !sharedLimitsAllow(key, pools[index].limits) {
                 // Other pools give up idle servers only for a client that waits, not for a minimum.
-                guard pool.waiting.count > pool.opening,
-                      let victim = idleServersToClose(for: key, pool.limits).first else { break }
+                guard pools[index].waiting.count > pools[index].opening,
+                      let victim = idleServersToClose(for: index).first else { break }
                 actions += remove(victim) + [.close(victim)]
                 continue
             }
-            _ = withPool(key) { $0.opening += 1 }
+            pools[index].opening += 1
             count(key, by: 1)
             actions.append(.open(key))
         }
@@ -188,14 +173,15 @@ public struct PoolManager: Sendable {
     }
 
     /// After a server left a database's or user's shared budget, another pool may now fit.
-    private mutating func openForOthers(sharing key: PoolKey) -> [Action] {
+    private mutating func openForOthers(sharing index: Int) -> [Action] {
         // Pools of one database share its database limit, pools of one user its user limit:
         // without either limit, no other pool can have been waiting on this one.
-        guard let limits = pools[key]?.limits, limits.maxDatabaseConnections > 0 || limits.maxUserConnections > 0 else {
-            return []
-        }
+        let limits = pools[index].limits
+        guard limits.maxDatabaseConnections > 0 || limits.maxUserConnections > 0 else { return [] }
+        let key = pools[index].key
         var actions: [Action] = []
-        for other in pools.keys where other != key && (other.database == key.database || other.user == key.user) {
+        for other in pools.indices where other != index
+            && (pools[other].key.database == key.database || pools[other].key.user == key.user) {
             actions += openWhileNeeded(other)
         }
         return actions
@@ -206,13 +192,15 @@ public struct PoolManager: Sendable {
             && (limits.maxUserConnections == 0 || userCounts[key.user, default: 0] < limits.maxUserConnections)
     }
 
-    /// Idle servers of other pools whose closing makes room for `key`: one counted against its
-    /// database's budget if that is full, one against its user's if that is full. Empty when a
-    /// full budget has no such server, so nothing is closed that would not help.
-    private func idleServersToClose(for key: PoolKey, _ limits: PoolLimits) -> [ServerID] {
+    /// Idle servers of other pools whose closing makes room for the pool at `index`: one counted
+    /// against its database's budget if that is full, one against its user's if that is full.
+    /// Empty when a full budget has no such server, so nothing is closed that would not help.
+    private func idleServersToClose(for index: Int) -> [ServerID] {
+        let key = pools[index].key
+        let limits = pools[index].limits
         func idle(_ shares: (PoolKey) -> Bool) -> ServerID? {
-            for (other, pool) in pools where other != key && shares(other) {
-                if let server = pool.idle.first { return server }
+            for other in pools.indices where other != index && shares(pools[other].key) {
+                if let server = pools[other].idle.first { return server }
             }
             return nil
         }
@@ -235,14 +223,17 @@ public struct PoolManager: Sendable {
 }
 
 private struct Pool: Sendable {
+    let key: PoolKey
     var limits: PoolLimits
+    /// Most recently used last, so checkouts reuse warm servers.
     var idle: [ServerID] = []
-    var active: Set<ServerID> = []
+    /// Servers handed to clients (or just logged in and about to be).
+    var activeCount = 0
     var opening = 0
-    var waiting: [ClientID] = []
+    var waiting = FIFOQueue<ClientID>()
     var reserveActive = false
 
-    var total: Int { idle.count + active.count + opening }
+    var total: Int { idle.count + activeCount + opening }
     /// The most servers the pool may hold now.
     var size: Int { limits.poolSize + (reserveActive ? limits.reserveSize : 0) }
 }
