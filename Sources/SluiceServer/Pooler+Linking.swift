@@ -114,6 +114,8 @@ extension Pooler {
         client.stateSince = now
         server.state = .idle
         server.idleSince = now
+        // A server paused for its client's backpressure reads again: idle, it must notice a close.
+        server.connection?.resumeReading()
         perform(pools.release(server.id, reusable: true))
         guard case .idle = client.state else { return }
         client.connection.resumeReading()
@@ -135,6 +137,7 @@ extension Pooler {
         server.idleSince = MonotonicClock.now()
         guard reset, !resetQuery.isEmpty else {
             server.state = .idle
+            server.connection?.resumeReading()
             perform(pools.release(server.id, reusable: true))
             return
         }

@@ -184,6 +184,8 @@ final class ServerConnection: ConnectionDelegate {
     /// Runs a query of Sluice's own; its replies are consumed here, never forwarded.
     func runInternal(_ sql: String, completion: @escaping (ErrorFields?) -> Void) {
         state = .internalQuery(firstError: nil, completion: completion)
+        // Reading may have been paused for the previous client's backpressure.
+        connection?.resumeReading()
         connection?.send(FrontendMessage.query(sql))
     }
 

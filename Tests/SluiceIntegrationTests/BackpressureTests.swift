@@ -36,6 +36,13 @@ extension IntegrationTests {
                 if type == BackendMessageType.readyForQuery { break }
             }
             #expect(rows == 100_000)
+
+            // The server that was held back now serves others, Sluice's own SETs included.
+            #expect(try other.query("SET TimeZone = 'Asia/Tokyo'").error == nil)
+            for _ in 0..<4 {
+                #expect(try stalled.query("SELECT 6").rows == [["6"]])
+                #expect(try other.query("SHOW TimeZone").rows == [["Asia/Tokyo"]])
+            }
         }
 
         private func residentKilobytes(_ pid: Int32) throws -> Int {

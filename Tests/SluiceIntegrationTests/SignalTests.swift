@@ -4,9 +4,10 @@ import SluiceLocalCluster
 import Testing
 
 extension IntegrationTests {
-    /// SIGTERM and SIGINT: stop accepting, let transactions in flight finish, exit 0.
+    /// Signals: SIGTERM and SIGINT stop accepting, let transactions in flight finish and exit 0;
+    /// SIGHUP with a broken configuration keeps the running one.
     @Suite
-    struct ShutdownTests {
+    struct SignalTests {
         let cluster = Clusters.trust
         let password = Clusters.password
 
@@ -33,6 +34,19 @@ extension IntegrationTests {
             #expect(try busy.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01", "then the client is let go")
             sluice.process.waitUntilExit()
             #expect(sluice.process.terminationStatus == 0)
+        }
+
+        @Test func invalidConfigurationOnReloadKeepsTheRunningOne() throws {
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction"], userlist: [("app", password)])
+            let client = try sluice.login(password: password)
+            let good = try String(contentsOfFile: sluice.configPath, encoding: .utf8)
+            try (good + "pool_mode = sometimes\n").write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+            sluice.signal(SIGHUP)
+            usleep(500_000)
+            #expect(sluice.log().contains("reload failed, keeping the running configuration"))
+            #expect(sluice.log().contains("pool_mode: invalid value \"sometimes\""))
+            #expect(try client.query("SELECT 8").rows == [["8"]])
+            #expect(try sluice.login(password: password).query("SELECT 9").rows == [["9"]], "new clients still get in")
         }
     }
 }
