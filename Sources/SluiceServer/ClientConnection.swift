@@ -33,7 +33,6 @@ final class ClientConnection: ConnectionDelegate {
     /// True once the client has had its ParameterStatus set, BackendKeyData and first ReadyForQuery.
     var welcomed = false
     var loginTimer: TimerID?
-    var waitTimer: TimerID?
     var stream = MessageStream()
     let connectedAt = MonotonicClock.now()
     /// When the client last started waiting for a server, or last became idle between transactions.
@@ -103,7 +102,6 @@ final class ClientConnection: ConnectionDelegate {
         guard !(previous.isClosed) else { return }
         state = .closed
         if let loginTimer { connection.loop.cancel(loginTimer) }
-        if let waitTimer { connection.loop.cancel(waitTimer) }
         switch previous {
         case .waiting(let key): pooler.withdraw(self, from: key)
         case .linked(let server): server.clientLeft()

@@ -17,7 +17,9 @@ extension Pooler {
 
     /// Applies the time-based settings: server_lifetime and server_idle_timeout to idle servers,
     /// query_timeout and idle_transaction_timeout to linked ones, client_idle_timeout to clients
-    /// between transactions, and reserve_pool_timeout to clients waiting for a server.
+    /// between transactions, and query_wait_timeout and reserve_pool_timeout to clients waiting
+    /// for a server. (Checking here rather than with a timer per wait keeps the checkout path
+    /// free of allocations.)
     func sweep(now: Double) {
         let settings = configuration.settings
         for server in Array(servers.values) {
@@ -47,6 +49,8 @@ extension Pooler {
             switch client.state {
             case .idle where settings.clientIdleTimeout > 0 && now - client.stateSince > settings.clientIdleTimeout:
                 client.reject(ErrorFields(code: SQLState.idleSessionTimeout, message: "client_idle_timeout"))
+            case .waiting where settings.queryWaitTimeout > 0 && now - client.stateSince > settings.queryWaitTimeout:
+                client.reject(ErrorFields(code: SQLState.protocolViolation, message: "query_wait_timeout"))
             case .waiting(let key) where settings.reservePoolTimeout > 0 && now - client.stateSince > settings.reservePoolTimeout:
                 perform(pools.activateReserve(key))
             default:

@@ -8,8 +8,6 @@ extension Pooler {
     /// its session settings to the client's, sends the welcome if the client has not had it,
     /// then carries traffic both ways.
     func link(_ client: ClientConnection, to server: ServerConnection) {
-        if let waitTimer = client.waitTimer { loop.cancel(waitTimer) }
-        client.waitTimer = nil
         client.state = .linked(server)
         server.state = .linked(client)
         let settings = configuration.settings

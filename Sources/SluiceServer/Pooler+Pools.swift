@@ -56,12 +56,6 @@ extension Pooler {
         guard let key = client.poolKey else { return }
         client.state = .waiting(key)
         client.stateSince = MonotonicClock.now()
-        let timeout = configuration.settings.queryWaitTimeout
-        if timeout > 0 {
-            client.waitTimer = loop.schedule(after: timeout) { [weak client] in
-                client?.reject(ErrorFields(code: SQLState.protocolViolation, message: "query_wait_timeout"))
-            }
-        }
         perform(pools.request(client.id, from: key))
     }
 
