@@ -124,9 +124,11 @@ extension Pooler {
 
     /// Takes a server back from a client that left: reset it and return it to the pool if it
     /// finished its work cleanly, close it otherwise.
-    func releaseServer(_ server: ServerConnection, reset: Bool) {
+    /// `halfSentMessage`: the client left in the middle of a message, which the server still
+    /// waits to complete; such a server is never reused.
+    func releaseServer(_ server: ServerConnection, reset: Bool, halfSentMessage: Bool = false) {
         guard !server.state.isClosed else { return }
-        guard server.isClean else {
+        guard server.isClean && !halfSentMessage else {
             logger.info("\(server.label) closed: client left while it was busy")
             perform(pools.release(server.id, reusable: false))
             return
@@ -164,6 +166,7 @@ extension ServerConnection {
         guard case .linked(let client) = state else { return }
         state = .idle
         let settings = pooler.configuration.settings
-        pooler.releaseServer(self, reset: client.poolMode == .session || settings.serverResetQueryAlways)
+        pooler.releaseServer(self, reset: client.poolMode == .session || settings.serverResetQueryAlways,
+                             halfSentMessage: client.isMidMessage)
     }
 }

@@ -33,6 +33,9 @@ final class ServerConnection: ConnectionDelegate {
     var outstandingSyncs = 0
     /// Extended-protocol messages sent since the last Sync: the server holds unfinished work.
     var unsyncedExtendedMessages = false
+    /// True after a read that ended inside a message being forwarded to the client. Kept apart
+    /// from `stream`, which callbacks must not read while a scan runs.
+    private(set) var isMidMessage = false
     var stream = MessageStream()
     var connectTimer: TimerID?
     let createdAt = MonotonicClock.now()
@@ -113,9 +116,10 @@ final class ServerConnection: ConnectionDelegate {
         }
     }
 
-    /// True when the server has answered everything and sits outside a transaction.
+    /// True when the server has answered everything and sits outside a transaction, with no
+    /// message of its own half forwarded: what it sends next belongs to whoever gets it next.
     var isClean: Bool {
-        outstandingSyncs == 0 && !unsyncedExtendedMessages && transactionStatus == .idle
+        outstandingSyncs == 0 && !unsyncedExtendedMessages && transactionStatus == .idle && !isMidMessage
     }
 
     /// Forwards PostgreSQL's replies, noting ReadyForQuery and ParameterStatus on the way.
@@ -135,6 +139,7 @@ final class ServerConnection: ConnectionDelegate {
         }, forward: { offset, count in
             if !client.connection.send(from: input, offset: offset, count: count) { blocked = true }
         })
+        isMidMessage = stream.remainingPassThrough > 0
         if blocked { connection?.pauseReading() }
         if outcome == .malformed {
             fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))

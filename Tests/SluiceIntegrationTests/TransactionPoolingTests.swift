@@ -86,6 +86,20 @@ extension IntegrationTests {
             #expect(open == "0")
         }
 
+        @Test func clientLeavingHalfwayThroughAMessageLeavesNothingForTheNext() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            do {
+                let leaver = try sluice.login(password: password)
+                let query = FrontendMessage.query("SELECT 'this query never finishes arriving', 1, 2, 3")
+                leaver.send(Array(query.prefix(20)))
+                usleep(200_000)
+            }
+            usleep(300_000)
+            let next = try sluice.login(password: password)
+            #expect(try next.query("SELECT 'clean'").rows == [["clean"]])
+            #expect(try next.query("SELECT 2 + 2").rows == [["4"]])
+        }
+
         @Test func pipelinedQueriesAndExtendedSyncsArriveInOrder() throws {
             let sluice = try sluice(["default_pool_size": "1"])
             let client = try sluice.login(password: password)
