@@ -4,14 +4,17 @@ import SluiceIO
 /// A short-lived connection that delivers one CancelRequest to PostgreSQL and closes.
 final class CancelForwarder: ConnectionDelegate {
     private var connection: Connection?
-    private let logger: Logger
+    private let finished: () -> Void
     /// Keeps the forwarder alive until its connection closes (the loop holds connections weakly).
     private var keepAlive: CancelForwarder?
 
-    private init(logger: Logger) { self.logger = logger }
+    private init(finished: @escaping () -> Void) { self.finished = finished }
 
-    static func send(_ packet: [UInt8], host: String, port: Int, loop: EventLoop, logger: Logger) {
-        let forwarder = CancelForwarder(logger: logger)
+    /// Sends `packet`; `finished` runs once PostgreSQL has closed the connection, which it does
+    /// after signalling the backend, or at once if the connection cannot be made.
+    static func send(_ packet: [UInt8], host: String, port: Int, loop: EventLoop, logger: Logger,
+                     finished: @escaping () -> Void) {
+        let forwarder = CancelForwarder(finished: finished)
         do {
             let connection = try Connection.connect(host: host, port: port, loop: loop)
             connection.delegate = forwarder
@@ -20,6 +23,7 @@ final class CancelForwarder: ConnectionDelegate {
             connection.send(packet)
         } catch {
             logger.warning("cannot forward cancel request to \(host):\(port): \(error)")
+            finished()
         }
     }
 
@@ -33,5 +37,6 @@ final class CancelForwarder: ConnectionDelegate {
 
     func connectionClosed(_ connection: Connection, reason: ConnectionCloseReason) {
         keepAlive = nil
+        finished()
     }
 }

@@ -104,9 +104,9 @@ extension Pooler {
         transactionMayHaveEnded(client, server)
     }
 
-    private func transactionMayHaveEnded(_ client: ClientConnection, _ server: ServerConnection) {
+    func transactionMayHaveEnded(_ client: ClientConnection, _ server: ServerConnection) {
         guard client.poolMode != .session, case .linked(let linked) = client.state, linked === server,
-              server.isClean, !client.isMidMessage else { return }
+              server.isClean, server.cancelsInFlight == 0, !client.isMidMessage else { return }
         let now = MonotonicClock.now()
         client.state = .idle
         client.stateSince = now
@@ -128,7 +128,7 @@ extension Pooler {
     /// waits to complete; such a server is never reused.
     func releaseServer(_ server: ServerConnection, reset: Bool, halfSentMessage: Bool = false) {
         guard !server.state.isClosed else { return }
-        guard server.isClean && !halfSentMessage else {
+        guard server.isClean && !halfSentMessage && server.cancelsInFlight == 0 else {
             logger.info("\(server.label) closed: client left while it was busy")
             perform(pools.release(server.id, reusable: false))
             return
@@ -155,8 +155,16 @@ extension Pooler {
         cancelQuery(on: server)
     }
 
+    /// Cancels what `server` runs. Until PostgreSQL has taken the request the server stays with
+    /// its client even if the query ends first, so the cancel can never hit the next client's query.
     func cancelQuery(on server: ServerConnection) {
-        CancelForwarder.send(StartupPacket.cancelRequest(server.backendKey), host: server.host, port: server.port, loop: loop, logger: logger)
+        server.cancelsInFlight += 1
+        CancelForwarder.send(StartupPacket.cancelRequest(server.backendKey), host: server.host, port: server.port,
+                             loop: loop, logger: logger) { [weak self, weak server] in
+            guard let self, let server else { return }
+            server.cancelsInFlight -= 1
+            if case .linked(let client) = server.state { transactionMayHaveEnded(client, server) }
+        }
     }
 }
 

@@ -36,6 +36,8 @@ final class ServerConnection: ConnectionDelegate {
     /// True after a read that ended inside a message being forwarded to the client. Kept apart
     /// from `stream`, which callbacks must not read while a scan runs.
     private(set) var isMidMessage = false
+    /// CancelRequests sent for this server that PostgreSQL has not taken yet.
+    var cancelsInFlight = 0
     var stream = MessageStream()
     var connectTimer: TimerID?
     let createdAt = MonotonicClock.now()
