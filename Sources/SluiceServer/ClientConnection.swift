@@ -34,7 +34,6 @@ final class ClientConnection: ConnectionDelegate {
     var welcomed = false
     var loginTimer: TimerID?
     var stream = MessageStream()
-    let connectedAt = MonotonicClock.now()
     /// When the client last started waiting for a server, or last became idle between transactions.
     var stateSince = MonotonicClock.now()
 
