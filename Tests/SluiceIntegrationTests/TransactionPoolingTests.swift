@@ -100,6 +100,70 @@ extension IntegrationTests {
             #expect(try next.query("SELECT 2 + 2").rows == [["4"]])
         }
 
+        @Test func copyInOutAndFailingCopyReturnTheServerCleanly() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let connection = sluice.connectionString(user: "app", database: "app")
+            let dataFile = "\(sluice.directory)/copy.csv"
+            try (1...1000).map { "\($0)" }.joined(separator: "\n").appending("\n").write(toFile: dataFile, atomically: true, encoding: .utf8)
+            let script = """
+                DROP TABLE IF EXISTS copy_target;
+                CREATE TABLE copy_target (n int PRIMARY KEY);
+                \\copy copy_target FROM '\(dataFile)'
+                SELECT count(*) FROM copy_target;
+                \\copy copy_target TO '\(sluice.directory)/out.csv'
+                """
+            let copy = try Tools.psqlScript(connection, script, password: password)
+            #expect(copy.status == 0, "\(copy.stderr)")
+            #expect(copy.stdout.contains("1000"))
+            #expect(try String(contentsOfFile: "\(sluice.directory)/out.csv", encoding: .utf8).split(separator: "\n").count == 1000)
+
+            // A COPY that fails half way (duplicate keys): the client gets the error, the server comes back clean.
+            let failing = try Tools.psqlScript(connection, "\\copy copy_target FROM '\(dataFile)'\n", password: password)
+            #expect(failing.status != 0)
+            #expect(failing.stderr.contains("duplicate key"))
+            let client = try sluice.login(password: password)
+            #expect(try client.query("SELECT count(*) FROM copy_target").rows == [["1000"]])
+            #expect(try client.query("SELECT 1").rows == [["1"]])
+        }
+
+        @Test func errorMidPipelineSkipsToSyncAndFlushKeepsTheServer() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let client = try sluice.login(password: password)
+            let other = try sluice.login(password: password)
+            // Flush without Sync: the server must stay with this client until the Sync comes.
+            client.send(ExtendedProtocol.parse("", "SELECT $1::int * 2") + ExtendedProtocol.bind("21") + ExtendedProtocol.execute()
+                        + [FrontendMessageType.flush, 0, 0, 0, 4])
+            var types: [UInt8] = []
+            while types.last != BackendMessageType.commandComplete, let (type, _) = try client.readMessage() { types.append(type) }
+            #expect(types.contains(BackendMessageType.dataRow))
+            let started = Date()
+            let otherRows = Locked<[[String?]]?>(nil)
+            let otherDone = DispatchSemaphore(value: 0)
+            Thread {
+                let rows = try? other.query("SELECT 'other'").rows
+                otherRows.update { $0 = rows }
+                otherDone.signal()
+            }.start()
+            usleep(300_000)
+            // An error in the second of three synced groups: the third still runs.
+            var pipeline = FrontendMessage.sync
+            pipeline += ExtendedProtocol.parse("", "SELECT 1 / $1::int") + ExtendedProtocol.bind("0") + ExtendedProtocol.execute() + FrontendMessage.sync
+            pipeline += ExtendedProtocol.parse("", "SELECT $1::int + 1") + ExtendedProtocol.bind("41") + ExtendedProtocol.execute() + FrontendMessage.sync
+            client.send(pipeline)
+            var errors = 0, ready = 0, lastRow: [UInt8] = []
+            while ready < 3, let (type, body) = try client.readMessage() {
+                if type == BackendMessageType.errorResponse { errors += 1 }
+                if type == BackendMessageType.readyForQuery { ready += 1 }
+                if type == BackendMessageType.dataRow { lastRow = Array(body.suffix(2)) }
+            }
+            #expect(errors == 1)
+            #expect(String(decoding: lastRow, as: UTF8.self) == "42")
+            otherDone.wait()
+            #expect(Date().timeIntervalSince(started) >= 0.3, "the other client waited for the Sync")
+            #expect(otherRows.read { $0 } == [["other"]])
+            #expect(try client.query("SELECT 'after'").rows == [["after"]])
+        }
+
         @Test func pipelinedQueriesAndExtendedSyncsArriveInOrder() throws {
             let sluice = try sluice(["default_pool_size": "1"])
             let client = try sluice.login(password: password)

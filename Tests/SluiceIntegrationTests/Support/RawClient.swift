@@ -4,7 +4,8 @@ import SluiceAuth
 
 /// A minimal blocking protocol client, for what psql cannot show: the SQLSTATE of a refused
 /// login, the BackendKeyData Sluice hands out, a CancelRequest with that key.
-final class RawClient {
+/// Unchecked Sendable: a test hands a client to one other thread at a time.
+final class RawClient: @unchecked Sendable {
     enum LoginOutcome {
         case ready(key: BackendKey, parameters: [String: String])
         case refused(ErrorFields)
