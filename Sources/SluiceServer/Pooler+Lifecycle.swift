@@ -23,7 +23,7 @@ extension Pooler {
     /// Reads the configuration and userlist again. New logins and new server connections use
     /// them; pool limits change at once; nobody is disconnected. An invalid file keeps the old.
     public func reload() {
-        let fresh: Configuration
+        var fresh: Configuration
         do {
             fresh = try reloadConfiguration()
         } catch {
@@ -33,6 +33,7 @@ extension Pooler {
         let restartOnly = restartOnlyChanges(from: configuration.settings, to: fresh.settings)
         if !restartOnly.isEmpty {
             logger.warning("reload: \(restartOnly.joined(separator: ", ")) take effect only after a restart")
+            keepRestartOnlySettings(of: configuration.settings, in: &fresh.settings)
         }
         configuration = fresh
         for key in pools.keys {
@@ -40,6 +41,17 @@ extension Pooler {
             perform(pools.configure(key, limits: limits(for: entry, user: key.user)))
         }
         logger.info("configuration reloaded")
+    }
+
+    /// The running values of what a reload cannot change, so the configuration Sluice reports
+    /// and acts on (the socket it removes at exit, say) stays the one it runs with.
+    private func keepRestartOnlySettings(of running: Settings, in fresh: inout Settings) {
+        fresh.listenAddresses = running.listenAddresses
+        fresh.listenPort = running.listenPort
+        fresh.unixSocketDir = running.unixSocketDir
+        fresh.threads = running.threads
+        fresh.packetBufferSize = running.packetBufferSize
+        fresh.trackExtraParameters = running.trackExtraParameters
     }
 
     private func restartOnlyChanges(from old: Settings, to new: Settings) -> [String] {
