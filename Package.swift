@@ -48,7 +48,9 @@ let package = Package(
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(
             name: "SluiceIntegrationTests",
-            dependencies: ["SluiceLocalCluster", "sluice", "PostgresWire", "SluiceAuth"]
+            dependencies: ["SluiceLocalCluster", "sluice", "PostgresWire", "SluiceAuth"],
+            // Driver scripts the tests run with python3, found through #filePath.
+            exclude: ["Drivers"]
         ),
     ],
     swiftLanguageModes: [.v6]
