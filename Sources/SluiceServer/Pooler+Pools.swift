@@ -29,6 +29,10 @@ extension Pooler {
         client.sendWelcome(parameters: welcomeParameters(defaults: defaults, client: identity.parameters))
         client.state = .idle
         client.stateSince = MonotonicClock.now()
+        // A client that did not wait for ReadyForQuery before sending its first query.
+        if let input = client.connection.input, !input.isEmpty {
+            client.connectionReadable(client.connection)
+        }
     }
 
     /// What a client is told at login: the pool's server parameters, with the values the client

@@ -4,7 +4,8 @@ import SluiceConfig
 import SluiceLocalCluster
 import SluiceServer
 
-/// `sluice demo`: a throwaway PostgreSQL with Sluice in front, removed again on Ctrl-C.
+/// `sluice demo`: a throwaway PostgreSQL with Sluice in front, pooling transactions over five
+/// server connections, removed again on Ctrl-C.
 ///
 /// PostgreSQL asks for SCRAM, and Sluice's userlist holds only the role's SCRAM verifier (read
 /// from pg_authid): Sluice logs in to PostgreSQL with the key recovered from the client's own
@@ -44,7 +45,7 @@ enum Demo {
             unix_socket_dir =
             auth_type = scram-sha-256
             auth_file = userlist.txt
-            pool_mode = session
+            pool_mode = transaction
             default_pool_size = 5
 
             """)

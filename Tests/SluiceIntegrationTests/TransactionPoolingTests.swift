@@ -164,6 +164,22 @@ extension IntegrationTests {
             #expect(try client.query("SELECT 'after'").rows == [["after"]])
         }
 
+        @Test func queryPipelinedBehindTheStartupPacketIsAnswered() throws {
+            let sluice = try sluice(["auth_type": "trust", "default_pool_size": "1"])
+            _ = try sluice.login(password: password).query("SELECT 1")
+            let eager = try RawClient(port: sluice.port)
+            eager.send(StartupPacket.startupMessage([StartupParameter(name: "user", value: "app"),
+                                                     StartupParameter(name: "database", value: "app")])
+                       + FrontendMessage.query("SELECT 'eager'"))
+            var rows: [String] = []
+            var ready = 0
+            while ready < 2, let (type, body) = try eager.readMessage() {
+                if type == BackendMessageType.readyForQuery { ready += 1 }
+                if type == BackendMessageType.dataRow { rows.append(String(decoding: body.suffix(5), as: UTF8.self)) }
+            }
+            #expect(rows == ["eager"])
+        }
+
         @Test func pipelinedQueriesAndExtendedSyncsArriveInOrder() throws {
             let sluice = try sluice(["default_pool_size": "1"])
             let client = try sluice.login(password: password)
