@@ -22,15 +22,22 @@ public struct ClientLoginPolicy: Sendable {
     public var trackedParameters: TrackedParameters
     /// Keys the fake SCRAM verifier of unknown users, so they fail exactly like a wrong password.
     public var mockKey: [UInt8]
+    /// The SCRAM verifier to check a plaintext-password user against. Deriving one costs 4096
+    /// rounds of PBKDF2, so the pooler hands in a cache (`ScramVerifierCache`).
+    public var verifierForPassword: @Sendable (_ user: String, _ password: String) -> ScramVerifier
 
     public init(authType: AuthType, hasUserlist: Bool, secret: @escaping @Sendable (String) -> StoredSecret?,
-                ignoredStartupParameters: Set<String>, trackedParameters: TrackedParameters, mockKey: [UInt8]) {
+                ignoredStartupParameters: Set<String>, trackedParameters: TrackedParameters, mockKey: [UInt8],
+                verifierForPassword: @escaping @Sendable (_ user: String, _ password: String) -> ScramVerifier = { _, password in
+                    ScramServer.makeVerifier(password: password, salt: Crypto.randomBytes(16), iterations: 4096)
+                }) {
         self.authType = authType
         self.hasUserlist = hasUserlist
         self.secret = secret
         self.ignoredStartupParameters = ignoredStartupParameters
         self.trackedParameters = trackedParameters
         self.mockKey = mockKey
+        self.verifierForPassword = verifierForPassword
     }
 }
 
@@ -176,7 +183,7 @@ public struct ClientLogin {
         let serverSecret: ScramServerSecret
         switch policy.secret(user) {
         case .scramSHA256(let verifier): serverSecret = .verifier(verifier)
-        case .plaintext(let password): serverSecret = .password(password)
+        case .plaintext(let password): serverSecret = .verifier(policy.verifierForPassword(user, password))
         case .md5, nil: serverSecret = .mock(user: user, key: policy.mockKey)
         }
         var scram = ScramServer(secret: serverSecret, serverNonce: random(18))

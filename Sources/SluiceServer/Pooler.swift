@@ -26,6 +26,7 @@ public final class Pooler {
     var passThroughKeys: [String: [UInt8]] = [:]
     /// Per-process key for the fake SCRAM verifiers of unknown users.
     let mockKey = Crypto.randomBytes(32)
+    let plaintextVerifiers = ScramVerifierCache()
     /// The settings every client's session keeps across servers (from track_extra_parameters).
     /// Fixed at start: every client's and server's tracked values are laid out by it.
     let trackedParameters: TrackedParameters
@@ -100,7 +101,8 @@ public final class Pooler {
             secret: { [secrets = configuration.userSecrets] in secrets[$0] },
             ignoredStartupParameters: settings.ignoreStartupParameters,
             trackedParameters: trackedParameters,
-            mockKey: mockKey
+            mockKey: mockKey,
+            verifierForPassword: { [plaintextVerifiers] in plaintextVerifiers.verifier(user: $0, password: $1) }
         )
         let client = ClientConnection(
             id: ClientID(nextClientID), connection: connection, peer: peer, pooler: self,
