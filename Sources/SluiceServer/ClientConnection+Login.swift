@@ -42,12 +42,16 @@ extension ClientConnection {
         }
     }
 
+    /// Runs the login machine's actions. What they send (SASL final, AuthenticationOk, the
+    /// welcome) is gathered and written once at the end: one system call instead of three.
     private func perform(_ actions: [ClientLogin.Action]) {
+        loginOutput = []
+        defer { flushLoginOutput() }
         for action in actions {
             guard !state.isClosed else { return }
             switch action {
             case .send(let bytes):
-                connection.send(bytes)
+                loginOutput? += bytes
             case .reject(let error):
                 reject(error)
             case .cancel(let key):
@@ -71,10 +75,20 @@ extension ClientConnection {
         }
         bytes += BackendMessage.backendKeyData(cancelKey)
         bytes += BackendMessage.readyForQuery(.idle)
-        connection.send(bytes)
+        if loginOutput != nil {
+            loginOutput? += bytes
+        } else {
+            connection.send(bytes)
+        }
         welcomed = true
         if pooler.configuration.settings.logConnections {
             logger.info("\(label) login complete")
         }
+    }
+
+    /// Writes what login actions gathered; called before anything else reaches the client.
+    func flushLoginOutput() {
+        if let bytes = loginOutput, !bytes.isEmpty { connection.send(bytes) }
+        loginOutput = nil
     }
 }

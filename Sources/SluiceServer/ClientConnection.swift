@@ -32,6 +32,8 @@ final class ClientConnection: ConnectionDelegate {
     var poolMode = PoolMode.session
     /// True once the client has had its ParameterStatus set, BackendKeyData and first ReadyForQuery.
     var welcomed = false
+    /// Bytes gathered while login actions run, written together (see `perform`); nil otherwise.
+    var loginOutput: [UInt8]?
     var loginTimer: TimerID?
     var stream = MessageStream()
     /// When the client last started waiting for a server, or last became idle between transactions.
@@ -88,6 +90,7 @@ final class ClientConnection: ConnectionDelegate {
     func reject(_ error: ErrorFields) {
         var fatal = error
         if fatal.severity == "ERROR" { fatal.severity = "FATAL" }
+        flushLoginOutput()
         connection.send(fatal.encoded())
         if pooler.configuration.settings.logPoolerErrors {
             logger.warning("\(label) closing because: \(error.message) (\(error.code))")

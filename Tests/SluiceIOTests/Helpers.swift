@@ -5,7 +5,7 @@ import Testing
 /// A connected pair of non-blocking Unix stream sockets.
 func makeSocketPair() throws -> (Int32, Int32) {
     var fds: [Int32] = [-1, -1]
-    let result = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds)
+    let result = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
     try #require(result == 0, "socketpair: errno \(errno)")
     setNonBlocking(fds[0])
     setNonBlocking(fds[1])
@@ -107,7 +107,7 @@ func removeDirectory(_ path: String) {
 /// A blocking client connect with the plain socket API, independent of the code under test.
 func blockingConnectTCP(host: String, port: Int) throws -> Int32 {
     let isV6 = host.contains(":")
-    let fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     try #require(fd >= 0)
     var result: Int32
     if isV6 {
@@ -137,7 +137,7 @@ func blockingConnectTCP(host: String, port: Int) throws -> Int32 {
 }
 
 func blockingConnectUnix(path: String) throws -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     try #require(fd >= 0)
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)

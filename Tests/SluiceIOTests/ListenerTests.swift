@@ -124,7 +124,7 @@ import Testing
         let port = localPort(fd)
         let listener = try Listener(fd: fd, address: "test", loop: loop, onAccept: { client, _ in close(client) }, onError: { _ in })
         listener.close()
-        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(client) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
