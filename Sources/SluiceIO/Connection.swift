@@ -68,41 +68,33 @@ public final class Connection: EventHandler {
     /// queued, so the caller can stop reading from the source until `connectionDrained`.
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool {
-        guard !isClosed, !bytes.isEmpty else { return !isClosed }
-        if hasPendingOutput || connecting {
-            pending.append(contentsOf: bytes)
-            return false
-        }
-        switch Socket.write(fd, bytes) {
-        case .bytes(let written) where written == bytes.count:
-            return true
-        case .bytes(let written):
-            queue(bytes[written...])
-        case .wouldBlock:
-            queue(bytes[...])
-        case .endOfFile, .failed:
-            // The hang-up event that follows reports the failure to the delegate.
-            return true
-        }
-        return false
+        transmit(count: bytes.count, write: { Socket.write(fd, bytes) }, rest: { bytes[$0...] })
     }
 
     /// Writes `count` unread bytes of `buffer` starting `offset` past its read index, queueing the rest.
     @discardableResult
     public func send(from buffer: IOBuffer, offset: Int = 0, count: Int) -> Bool {
+        transmit(count: count, write: { buffer.write(to: fd, offset: offset, count: count) },
+                 rest: { buffer.copyBytes(at: offset + $0, count: count - $0)[...] })
+    }
+
+    /// One write of `count` bytes, or none while earlier output waits; `rest(n)` copies what
+    /// follows the first `n` bytes, for the queue.
+    private func transmit(count: Int, write: () -> IOResult, rest: (Int) -> ArraySlice<UInt8>) -> Bool {
         guard !isClosed, count > 0 else { return !isClosed }
         if hasPendingOutput || connecting {
-            pending.append(contentsOf: buffer.copyBytes(at: offset, count: count))
+            pending.append(contentsOf: rest(0))
             return false
         }
-        switch buffer.write(to: fd, offset: offset, count: count) {
+        switch write() {
         case .bytes(let written) where written == count:
             return true
         case .bytes(let written):
-            queue(buffer.copyBytes(at: offset + written, count: count - written)[...])
+            queue(rest(written))
         case .wouldBlock:
-            queue(buffer.copyBytes(at: offset, count: count)[...])
+            queue(rest(0))
         case .endOfFile, .failed:
+            // The hang-up event that follows reports the failure to the delegate.
             return true
         }
         return false

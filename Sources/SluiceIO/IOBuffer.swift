@@ -69,12 +69,8 @@ public final class IOBuffer {
     public func append(_ bytes: some Collection<UInt8>) -> Int {
         if writableCount < bytes.count { compact() }
         let count = min(bytes.count, writableCount)
-        var offset = writeIndex
-        for byte in bytes.prefix(count) {
-            storage.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
-            offset += 1
-        }
-        writeIndex = offset
+        UnsafeMutableRawBufferPointer(start: storage + writeIndex, count: count).copyBytes(from: bytes.prefix(count))
+        writeIndex += count
         return count
     }
 

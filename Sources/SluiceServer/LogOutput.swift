@@ -65,15 +65,14 @@ public final class LogSink: Sendable {
 
     func write(_ line: String) {
         descriptor.withLock { fd in
-            var bytes = Array(line.utf8)
+            let bytes = Array(line.utf8)
             var offset = 0
             while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
                 if written < 0 && errno == EINTR { continue }
                 guard written > 0 else { return }
                 offset += written
             }
-            bytes.removeAll()
         }
     }
 }

@@ -65,10 +65,9 @@ extension Pooler {
     /// `SET` statements for every tracked setting whose value on the server differs from what
     /// the client should see: its startup value, else the pool's default.
     private func parameterStatements(client: ClientConnection, server: ServerConnection) -> [String] {
-        let defaults = poolDefaultValues[server.poolKey]
         var statements: [String] = []
         for (index, name) in trackedParameters.names.enumerated() {
-            guard let target = client.wantedValues[index] ?? defaults?[index],
+            guard let target = client.wantedValues[index] ?? server.defaultValues[index],
                   server.trackedValues[index] != target else { continue }
             statements.append("SET \(sqlIdentifier(name)) = \(sqlLiteral(target))")
             server.trackedValues[index] = target
@@ -81,7 +80,6 @@ extension Pooler {
             client.sendWelcome(parameters: server.parameters)
         }
         client.connection.resumeReading()
-        server.connection?.resumeReading()
         if let input = client.connection.input, !input.isEmpty {
             client.forwardToServer(server)
         }
@@ -110,10 +108,8 @@ extension Pooler {
         let now = MonotonicClock.now()
         client.state = .idle
         client.stateSince = now
-        server.state = .idle
+        server.unlink()
         server.idleSince = now
-        // A server paused for its client's backpressure reads again: idle, it must notice a close.
-        server.connection?.resumeReading()
         perform(pools.release(server.id, reusable: true))
         guard case .idle = client.state else { return }
         client.connection.resumeReading()
@@ -136,8 +132,6 @@ extension Pooler {
         let resetQuery = configuration.settings.serverResetQuery
         server.idleSince = MonotonicClock.now()
         guard reset, !resetQuery.isEmpty else {
-            server.state = .idle
-            server.connection?.resumeReading()
             perform(pools.release(server.id, reusable: true))
             return
         }
@@ -172,7 +166,7 @@ extension ServerConnection {
     /// The linked client is gone.
     func clientLeft() {
         guard case .linked(let client) = state else { return }
-        state = .idle
+        unlink()
         let settings = pooler.configuration.settings
         pooler.releaseServer(self, reset: client.poolMode == .session || settings.serverResetQueryAlways,
                              halfSentMessage: client.isMidMessage)

@@ -125,10 +125,8 @@ extension Pooler {
     }
 
     func serverLoggedIn(_ server: ServerConnection) {
-        if poolDefaults[server.poolKey] == nil {
-            poolDefaults[server.poolKey] = server.parameters
-            poolDefaultValues[server.poolKey] = trackedParameters.values(from: server.parameters)
-        }
+        if poolDefaults[server.poolKey] == nil { poolDefaults[server.poolKey] = server.parameters }
+        server.defaultValues = trackedParameters.values(from: poolDefaults[server.poolKey] ?? [])
         logger.debug("\(server.label) logged in")
         guard let query = configuration.database(named: server.poolKey.database)?.connectQuery, !query.isEmpty else {
             perform(pools.opened(server.id, in: server.poolKey))

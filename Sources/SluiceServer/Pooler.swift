@@ -20,8 +20,6 @@ public final class Pooler {
     var clientsByCancelKey: [BackendKey: ClientConnection] = [:]
     /// The parameters the first server of each pool reported: the defaults a client is brought back to.
     var poolDefaults: [PoolKey: [StartupParameter]] = [:]
-    /// The same defaults for the tracked settings, by position in `trackedParameters`.
-    var poolDefaultValues: [PoolKey: [String?]] = [:]
     /// The latest ClientKey each user proved with SCRAM, for logging in to PostgreSQL as that user.
     var passThroughKeys: [String: [UInt8]] = [:]
     /// Per-process key for the fake SCRAM verifiers of unknown users.

@@ -27,6 +27,9 @@ final class ServerConnection: ConnectionDelegate {
     /// The tracked settings as the server has them now, by position in the pooler's
     /// `TrackedParameters`: reported ones from ParameterStatus, others from Sluice's own SETs.
     var trackedValues: [String?] = []
+    /// The pool's defaults for the same settings (what its first server reported), kept here so
+    /// a checkout needs no pool lookup: a client that set nothing is brought back to these.
+    var defaultValues: [String?] = []
     var backendKey = BackendKey(processID: 0, secretKey: 0)
     var transactionStatus = TransactionStatus.idle
     /// Queries and Syncs sent whose ReadyForQuery has not come back yet.
@@ -188,11 +191,16 @@ final class ServerConnection: ConnectionDelegate {
         }
     }
 
+    /// Ends the link with a client. The server reads again even if its client's backpressure
+    /// had paused it: idle, it must notice a close, and Sluice's own queries need their replies.
+    func unlink() {
+        state = .idle
+        connection?.resumeReading()
+    }
+
     /// Runs a query of Sluice's own; its replies are consumed here, never forwarded.
     func runInternal(_ sql: String, completion: @escaping (ErrorFields?) -> Void) {
         state = .internalQuery(firstError: nil, completion: completion)
-        // Reading may have been paused for the previous client's backpressure.
-        connection?.resumeReading()
         connection?.send(FrontendMessage.query(sql))
     }
 
