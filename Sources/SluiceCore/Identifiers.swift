@@ -1,7 +1,12 @@
 /// A client connection, unique for the life of the process.
 public struct ClientID: Hashable, Sendable, CustomStringConvertible {
     public let value: UInt64
-    public init(_ value: UInt64) { self.value = value }
+    /// The event loop that owns the client for its whole life (clients never move; servers do).
+    public let loop: Int
+    public init(_ value: UInt64, loop: Int = 0) {
+        self.value = value
+        self.loop = loop
+    }
     public var description: String { "C-\(value)" }
 }
 

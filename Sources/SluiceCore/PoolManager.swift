@@ -27,13 +27,19 @@ public struct PoolLimits: Sendable, Equatable {
 ///
 /// Pools live in an array and servers map to their pool's index, so a checkout and checkin
 /// hash a server ID, never a pool's two name strings.
+///
+/// With several event loops the pools stay global: each idle server remembers the loop it sits
+/// on, a checkout prefers a server on the asking client's loop (no move needed), and every
+/// action that names a server says on which loop it is, so the caller knows where to run it.
 public struct PoolManager: Sendable {
     public enum Action: Equatable, Sendable {
-        case assign(ServerID, to: ClientID)
+        /// Give the server, which sits on `loop`, to the client.
+        case assign(ServerID, to: ClientID, loop: Int = 0)
         /// Start a new server connection for the pool; report back with `opened` or `openFailed`.
         case open(PoolKey)
-        /// Close an idle server, to make room for a pool that waits.
-        case close(ServerID)
+        /// Close a server that sits on `loop`: an idle one to make room for a pool that waits,
+        /// or one that was given back but may not be reused.
+        case close(ServerID, loop: Int = 0)
     }
 
     private var pools: [Pool] = []
@@ -70,12 +76,13 @@ public struct PoolManager: Sendable {
         return pools[index].total > pools[index].limits.minimumSize
     }
 
-    /// A client wants a server: an idle one at once, else it waits in line.
-    public mutating func request(_ client: ClientID, from key: PoolKey) -> [Action] {
+    /// A client on `loop` wants a server: an idle one at once (the most recently used on the
+    /// client's own loop, else the most recently used anywhere), else it waits in line.
+    public mutating func request(_ client: ClientID, from key: PoolKey, loop: Int = 0) -> [Action] {
         guard let index = poolIndices[key] else { return [] }
-        if let server = pools[index].idle.popLast() {
+        if let server = pools[index].takeIdle(preferring: loop) {
             pools[index].activeCount += 1
-            return [.assign(server, to: client)]
+            return [.assign(server.id, to: client, loop: server.loop)]
         }
         pools[index].waiting.append(client)
         return openWhileNeeded(index)
@@ -87,13 +94,13 @@ public struct PoolManager: Sendable {
         pools[index].waiting.remove(client)
     }
 
-    /// A server finished logging in and joins the pool.
-    public mutating func opened(_ server: ServerID, in key: PoolKey) -> [Action] {
-        guard let index = poolIndices[key] else { return [.close(server)] }
+    /// A server on `loop` finished logging in and joins the pool.
+    public mutating func opened(_ server: ServerID, in key: PoolKey, loop: Int = 0) -> [Action] {
+        guard let index = poolIndices[key] else { return [.close(server, loop: loop)] }
         pools[index].opening -= 1
         pools[index].activeCount += 1
         serverPools[server] = index
-        return handOver(server, in: index)
+        return handOver(IdleServer(id: server, loop: loop), in: index)
     }
 
     /// Opening a server failed. When nothing else in the pool could serve them, the waiting
@@ -109,18 +116,19 @@ public struct PoolManager: Sendable {
         return (openWhileNeeded(index) + openForOthers(sharing: index), abandoned)
     }
 
-    /// A client is done with its server. A clean server goes to the next waiter or back to idle;
-    /// one that is not reusable is dropped, and a replacement opened if someone waits.
-    public mutating func release(_ server: ServerID, reusable: Bool) -> [Action] {
+    /// A client is done with its server, which sits on `loop`. A clean server goes to the next
+    /// waiter or back to idle; one that is not reusable is dropped, and a replacement opened if
+    /// someone waits.
+    public mutating func release(_ server: ServerID, reusable: Bool, loop: Int = 0) -> [Action] {
         guard let index = serverPools[server] else { return [] }
-        guard reusable else { return remove(server) + [.close(server)] }
-        return handOver(server, in: index)
+        guard reusable else { return remove(server) + [.close(server, loop: loop)] }
+        return handOver(IdleServer(id: server, loop: loop), in: index)
     }
 
     /// A server closed or broke, idle or not.
     public mutating func remove(_ server: ServerID) -> [Action] {
         guard let index = serverPools.removeValue(forKey: server) else { return [] }
-        if let position = pools[index].idle.firstIndex(of: server) {
+        if let position = pools[index].idle.firstIndex(where: { $0.id == server }) {
             pools[index].idle.remove(at: position)
         } else {
             pools[index].activeCount -= 1
@@ -130,20 +138,20 @@ public struct PoolManager: Sendable {
     }
 
     /// Idle servers of a pool, most recently used last.
-    public func idleServers(in key: PoolKey) -> [ServerID] { poolIndices[key].map { pools[$0].idle } ?? [] }
+    public func idleServers(in key: PoolKey) -> [ServerID] { poolIndices[key].map { pools[$0].idle.map(\.id) } ?? [] }
     public func waitingClients(in key: PoolKey) -> [ClientID] { poolIndices[key].map { pools[$0].waiting.elements } ?? [] }
     public func serverCount(in key: PoolKey) -> Int { poolIndices[key].map { pools[$0].total } ?? 0 }
     public var keys: [PoolKey] { pools.map(\.key) }
 
     /// Gives a server (already counted active) to the next waiter, or back to idle; closes it
     /// when the pool holds more than it may.
-    private mutating func handOver(_ server: ServerID, in index: Int) -> [Action] {
+    private mutating func handOver(_ server: IdleServer, in index: Int) -> [Action] {
         if pools[index].waiting.isEmpty { pools[index].reserveActive = false }
         if pools[index].total > pools[index].size {
-            return remove(server) + [.close(server)]
+            return remove(server.id) + [.close(server.id, loop: server.loop)]
         }
         if let client = pools[index].waiting.popFirst() {
-            return [.assign(server, to: client)]
+            return [.assign(server.id, to: client, loop: server.loop)]
         }
         pools[index].activeCount -= 1
         pools[index].idle.append(server)
@@ -162,7 +170,7 @@ public struct PoolManager: Sendable {
                 // Other pools give up idle servers only for a client that waits, not for a minimum.
                 guard pools[index].waiting.count > pools[index].opening,
                       let victim = idleServersToClose(for: index).first else { break }
-                actions += remove(victim) + [.close(victim)]
+                actions += remove(victim.id) + [.close(victim.id, loop: victim.loop)]
                 continue
             }
             pools[index].opening += 1
@@ -195,16 +203,16 @@ public struct PoolManager: Sendable {
     /// Idle servers of other pools whose closing makes room for the pool at `index`: one counted
     /// against its database's budget if that is full, one against its user's if that is full.
     /// Empty when a full budget has no such server, so nothing is closed that would not help.
-    private func idleServersToClose(for index: Int) -> [ServerID] {
+    private func idleServersToClose(for index: Int) -> [IdleServer] {
         let key = pools[index].key
         let limits = pools[index].limits
-        func idle(_ shares: (PoolKey) -> Bool) -> ServerID? {
+        func idle(_ shares: (PoolKey) -> Bool) -> IdleServer? {
             for other in pools.indices where other != index && shares(pools[other].key) {
                 if let server = pools[other].idle.first { return server }
             }
             return nil
         }
-        var servers: [ServerID] = []
+        var servers: [IdleServer] = []
         if limits.maxDatabaseConnections > 0, databaseCounts[key.database, default: 0] >= limits.maxDatabaseConnections {
             guard let server = idle({ $0.database == key.database }) else { return [] }
             servers.append(server)
@@ -222,11 +230,17 @@ public struct PoolManager: Sendable {
     }
 }
 
+/// An idle server and the event loop it sits on.
+private struct IdleServer: Sendable, Equatable {
+    let id: ServerID
+    let loop: Int
+}
+
 private struct Pool: Sendable {
     let key: PoolKey
     var limits: PoolLimits
     /// Most recently used last, so checkouts reuse warm servers.
-    var idle: [ServerID] = []
+    var idle: [IdleServer] = []
     /// Servers handed to clients (or just logged in and about to be).
     var activeCount = 0
     var opening = 0
@@ -236,4 +250,11 @@ private struct Pool: Sendable {
     var total: Int { idle.count + activeCount + opening }
     /// The most servers the pool may hold now.
     var size: Int { limits.poolSize + (reserveActive ? limits.reserveSize : 0) }
+
+    /// The most recently used idle server on `loop`, else the most recently used one.
+    /// With one loop this is always the last element: O(1).
+    mutating func takeIdle(preferring loop: Int) -> IdleServer? {
+        guard let position = idle.lastIndex(where: { $0.loop == loop }) else { return idle.popLast() }
+        return idle.remove(at: position)
+    }
 }

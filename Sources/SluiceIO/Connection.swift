@@ -30,7 +30,8 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
 /// are in it, and queues what a write could not take until the socket is writable again.
 public final class Connection: EventHandler {
     public let fd: Int32
-    public unowned let loop: EventLoop
+    /// The loop that watches the socket; changed only by `detach` and `attach(to:)`.
+    public private(set) unowned var loop: EventLoop
     public weak var delegate: ConnectionDelegate?
     /// Bytes read and not yet consumed by the delegate; nil while there are none.
     public private(set) var input: IOBuffer?
@@ -118,6 +119,24 @@ public final class Connection: EventHandler {
             loop.buffers.give(buffer)
             input = nil
         }
+    }
+
+    /// Takes the socket off its loop so that another loop's thread can adopt it with
+    /// `attach(to:)`. Call on the current loop's thread; until `attach`, nothing may use the
+    /// connection. Unread bytes and queued output travel with it.
+    public func detach() {
+        guard !isClosed else { return }
+        if registered {
+            loop.unregister(fd)
+            registered = false
+        }
+        releaseInputIfEmpty()
+    }
+
+    /// Registers a detached connection with `loop`; call on that loop's thread.
+    public func attach(to loop: EventLoop) {
+        self.loop = loop
+        updateInterest()
     }
 
     public func close() {

@@ -17,14 +17,19 @@ public protocol EventHandler: AnyObject {
 }
 
 /// One epoll instance driven by one thread. Everything registered with a loop is touched only
-/// from that loop's thread; other threads talk to it with `execute(_:)`.
-public final class EventLoop {
+/// from that loop's thread; other threads talk to it with `execute(_:)`, the one method that is
+/// safe to call from anywhere (hence `@unchecked Sendable`: a reference may be passed around,
+/// but only `execute` may be used through it off the loop's thread).
+public final class EventLoop: @unchecked Sendable {
     private let epoll: Int32
     private var handlers: [Slot] = []
     private var running = false
     private let wakeup: Int32
     private let mailbox = Mailbox()
     private var timers = TimerQueue()
+    private var deferred: [() -> Void] = []
+    /// The thread running the loop, once `run` started; what is registered is touched only there.
+    private var owner: pthread_t?
     public let buffers: BufferPool
 
     private struct Slot {
@@ -50,6 +55,7 @@ public final class EventLoop {
 
     /// Watches `fd` for `interest` and routes its events to `handler` until `unregister`.
     public func register(_ fd: Int32, interest: IOEvents, handler: EventHandler) throws {
+        assert(isOnLoopThread, "register off the loop's thread")
         let index = Int(fd)
         if index >= handlers.count {
             handlers.append(contentsOf: repeatElement(Slot(), count: max(index + 1 - handlers.count, handlers.count)))
@@ -63,6 +69,7 @@ public final class EventLoop {
     }
 
     public func setInterest(_ fd: Int32, _ interest: IOEvents) {
+        assert(isOnLoopThread, "setInterest off the loop's thread")
         _ = sluice_epoll_ctl(epoll, EPOLL_CTL_MOD, fd, mask(interest), token(fd))
     }
 
@@ -75,6 +82,7 @@ public final class EventLoop {
 
     /// Stops watching `fd`; events already fetched for it are dropped.
     public func unregister(_ fd: Int32) {
+        assert(isOnLoopThread, "unregister off the loop's thread")
         _ = sluice_epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0, 0)
         let index = Int(fd)
         if index < handlers.count {
@@ -94,10 +102,29 @@ public final class EventLoop {
     /// Runs `action` on this loop after `delay` seconds unless cancelled first.
     @discardableResult
     public func schedule(after delay: Double, _ action: @escaping () -> Void) -> TimerID {
-        timers.schedule(at: MonotonicClock.now() + delay, action)
+        assert(isOnLoopThread, "schedule off the loop's thread")
+        return timers.schedule(at: MonotonicClock.now() + delay, action)
     }
 
-    public func cancel(_ timer: TimerID) { timers.cancel(timer) }
+    public func cancel(_ timer: TimerID) {
+        assert(isOnLoopThread, "cancel off the loop's thread")
+        timers.cancel(timer)
+    }
+
+    /// Runs `work` on this loop as soon as the event, timer or posted work being handled now
+    /// is done: for letting go of a connection whose handler is still on the stack.
+    public func afterCurrentEvent(_ work: @escaping () -> Void) {
+        assert(isOnLoopThread, "afterCurrentEvent off the loop's thread")
+        deferred.append(work)
+    }
+
+    private func runDeferred() {
+        while !deferred.isEmpty {
+            let work = deferred
+            deferred.removeAll(keepingCapacity: true)
+            for item in work { item() }
+        }
+    }
 
     // MARK: Cross-thread work
 
@@ -113,6 +140,7 @@ public final class EventLoop {
 
     /// Runs until `stop()`. Call from the thread that owns the loop.
     public func run() {
+        owner = pthread_self()
         running = true
         var masks = [UInt32](repeating: 0, count: 256)
         var tokens = [UInt64](repeating: 0, count: 256)
@@ -122,13 +150,23 @@ public final class EventLoop {
             if count < 0 && errno != EINTR { break }
             for index in 0..<Int(max(count, 0)) {
                 dispatch(token: tokens[index], mask: masks[index])
+                if !deferred.isEmpty { runDeferred() }
             }
             let now = MonotonicClock.now()
-            while let action = timers.popDue(now: now) { action() }
+            while let action = timers.popDue(now: now) {
+                action()
+                if !deferred.isEmpty { runDeferred() }
+            }
         }
     }
 
     public func stop() { running = false }
+
+    /// True on the loop's own thread, and anywhere before the loop first runs (setting up).
+    public var isOnLoopThread: Bool {
+        guard let owner else { return true }
+        return pthread_equal(owner, pthread_self()) != 0
+    }
 
     private func dispatch(token: UInt64, mask: UInt32) {
         if token == UInt64(UInt32.max) {

@@ -1,8 +1,6 @@
-import Synchronization
-
 /// Work posted to a loop from other threads.
 final class Mailbox: Sendable {
-    private let queue = Mutex<[@Sendable () -> Void]>([])
+    private let queue = Guarded<[@Sendable () -> Void]>([])
 
     /// Adds work; true when the queue was empty, so the loop needs waking.
     func post(_ work: @escaping @Sendable () -> Void) -> Bool {

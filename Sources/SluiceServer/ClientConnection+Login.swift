@@ -17,7 +17,7 @@ extension ClientConnection {
                     return
                 case .packet(let packet, let consumed):
                     input.consume(consumed)
-                    if case .startup = packet, let refusal = pooler.admissionRefusal() {
+                    if case .startup = packet, let refusal = worker.admissionRefusal() {
                         reject(refusal)
                         return
                     }
@@ -55,13 +55,13 @@ extension ClientConnection {
             case .reject(let error):
                 reject(error)
             case .cancel(let key):
-                pooler.forwardCancel(key)
+                worker.forwardCancel(key)
                 finish(reason: "cancel request", logged: true)
             case .authenticated(let identity):
                 self.identity = identity
                 if let loginTimer { connection.loop.cancel(loginTimer) }
                 loginTimer = nil
-                pooler.clientAuthenticated(self)
+                worker.clientAuthenticated(self)
             }
         }
     }
@@ -81,7 +81,7 @@ extension ClientConnection {
             connection.send(bytes)
         }
         welcomed = true
-        if pooler.configuration.settings.logConnections {
+        if worker.configuration.settings.logConnections {
             logger.info("\(label) login complete")
         }
     }

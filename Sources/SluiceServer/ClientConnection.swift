@@ -5,7 +5,7 @@ import SluiceCore
 import SluiceIO
 
 /// One client socket and where it is in its life: logging in, waiting for a server, or linked
-/// to one. Lives on the pooler's loop.
+/// to one. Lives on the worker that accepted it, for its whole life.
 final class ClientConnection: ConnectionDelegate {
     enum State {
         case loggingIn(ClientLogin)
@@ -19,7 +19,7 @@ final class ClientConnection: ConnectionDelegate {
     let id: ClientID
     let connection: Connection
     let peer: String
-    unowned let pooler: Pooler
+    unowned let worker: Worker
     var state: State
     /// The key Sluice gave this client for cancelling; never a server's key.
     let cancelKey: BackendKey
@@ -39,17 +39,17 @@ final class ClientConnection: ConnectionDelegate {
     /// When the client last started waiting for a server, or last became idle between transactions.
     var stateSince = MonotonicClock.now()
 
-    init(id: ClientID, connection: Connection, peer: String, pooler: Pooler, login: ClientLogin, cancelKey: BackendKey) {
+    init(id: ClientID, connection: Connection, peer: String, worker: Worker, login: ClientLogin, cancelKey: BackendKey) {
         self.id = id
         self.connection = connection
         self.peer = peer
-        self.pooler = pooler
+        self.worker = worker
         self.state = .loggingIn(login)
         self.cancelKey = cancelKey
         connection.delegate = self
     }
 
-    var logger: Logger { pooler.logger }
+    var logger: Logger { worker.logger }
 
     /// "user@database" once known, for log lines.
     var label: String {
@@ -68,7 +68,7 @@ final class ClientConnection: ConnectionDelegate {
                 finish(reason: "client close request")
                 return
             }
-            pooler.requestServer(for: self)
+            worker.requestServer(for: self)
             // With an idle server at hand the bytes are already on their way; otherwise hold
             // further input until the server is ready for it.
             if !isCarryingTraffic { connection.pauseReading() }
@@ -92,7 +92,7 @@ final class ClientConnection: ConnectionDelegate {
         if fatal.severity == "ERROR" { fatal.severity = "FATAL" }
         flushLoginOutput()
         connection.send(fatal.encoded())
-        if pooler.configuration.settings.logPoolerErrors {
+        if worker.configuration.settings.logPoolerErrors {
             logger.warning("\(label) closing because: \(error.message) (\(error.code))")
         }
         finish(reason: error.message, logged: true)
@@ -105,13 +105,13 @@ final class ClientConnection: ConnectionDelegate {
         state = .closed
         if let loginTimer { connection.loop.cancel(loginTimer) }
         switch previous {
-        case .waiting(let key): pooler.withdraw(self, from: key)
+        case .waiting(let key): worker.withdraw(self, from: key)
         case .linked(let server): server.clientLeft()
         case .loggingIn, .idle, .closed: break
         }
         connection.close()
-        pooler.forget(self)
-        if pooler.configuration.settings.logDisconnections && !logged {
+        worker.forget(self)
+        if worker.configuration.settings.logDisconnections && !logged {
             logger.info("\(label) closing because: \(reason)")
         }
     }
@@ -121,7 +121,7 @@ final class ClientConnection: ConnectionDelegate {
     /// Keeps a tracked setting the server reported while serving this client (after a `SET`),
     /// so the client finds it on whichever server it gets next.
     func remember(_ parameter: StartupParameter) {
-        guard let index = pooler.trackedParameters.index(of: parameter.name), index < wantedValues.count else { return }
+        guard let index = worker.trackedParameters.index(of: parameter.name), index < wantedValues.count else { return }
         wantedValues[index] = parameter.value
     }
 

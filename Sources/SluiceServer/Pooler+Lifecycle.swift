@@ -22,7 +22,9 @@ extension Pooler {
 
     /// Reads the configuration and userlist again. New logins and new server connections use
     /// them; pool limits change at once; nobody is disconnected. An invalid file keeps the old.
-    public func reload() {
+    /// Runs on the main worker, which hands the new configuration to the others.
+    func reload() {
+        let running = main.configuration
         var fresh: Configuration
         do {
             fresh = try reloadConfiguration()
@@ -30,16 +32,15 @@ extension Pooler {
             logger.error("reload failed, keeping the running configuration: \(error)")
             return
         }
-        let restartOnly = restartOnlyChanges(from: configuration.settings, to: fresh.settings)
+        let restartOnly = restartOnlyChanges(from: running.settings, to: fresh.settings)
         if !restartOnly.isEmpty {
             logger.warning("reload: \(restartOnly.joined(separator: ", ")) take effect only after a restart")
-            keepRestartOnlySettings(of: configuration.settings, in: &fresh.settings)
+            keepRestartOnlySettings(of: running.settings, in: &fresh.settings)
         }
-        configuration = fresh
-        for key in pools.keys {
-            guard let entry = fresh.database(named: key.database) else { continue }
-            perform(pools.configure(key, limits: limits(for: entry, user: key.user)))
+        for worker in workers {
+            main.onWorker(worker.index) { [fresh] in $0.configuration = fresh }
         }
+        main.applyPoolLimits()
         logger.info("configuration reloaded")
     }
 
@@ -65,43 +66,29 @@ extension Pooler {
         return names
     }
 
-    /// Stops accepting. Gracefully, every client is disconnected at its next transaction
-    /// boundary (at once if it is between transactions), and any left after shutdown_timeout
-    /// are disconnected then; otherwise everyone is disconnected now.
+    /// Stops accepting, and has every worker stop (see `Worker.beginStopping`).
     func beginStopping(graceful: Bool) {
-        guard !stopping else {
-            if !graceful { disconnectAll() }
-            return
-        }
-        stopping = true
         for listener in listeners { listener.close() }
         listeners = []
-        if graceful {
-            for client in Array(clients.values) where !client.isInTransaction {
-                client.reject(Self.shutdownError)
-            }
-            let timeout = configuration.settings.shutdownTimeout
-            if timeout > 0 {
-                loop.schedule(after: timeout) { [weak self] in self?.disconnectAll() }
-            }
-        } else {
-            disconnectAll()
+        for worker in workers {
+            main.onWorker(worker.index) { $0.beginStopping(graceful: graceful) }
         }
-        if clients.isEmpty { finishStopping() }
     }
 
-    static let shutdownError = ErrorFields(code: SQLState.adminShutdown, message: "terminating connection due to administrator command")
-
-    private func disconnectAll() {
-        for client in Array(clients.values) { client.reject(Self.shutdownError) }
-    }
-
-    func finishStopping() {
-        for server in servers.values { server.close() }
-        servers = [:]
-        if let directory = configuration.settings.unixSocketDir, !directory.isEmpty {
-            unlink("\(directory)/.s.PGSQL.\(configuration.settings.listenPort)")
+    /// A stopping worker has no client left; once every worker is there, all of them close
+    /// their servers and their loops end. Called on that worker's thread.
+    func workerHasNoClients(_ reporter: Worker) {
+        let allDone = shared.withLock { shared in
+            shared.stoppedWorkers += 1
+            return shared.stoppedWorkers == workers.count
         }
-        loop.stop()
+        guard allDone else { return }
+        let settings = main.configuration.settings
+        if let directory = settings.unixSocketDir, !directory.isEmpty {
+            unlink("\(directory)/.s.PGSQL.\(settings.listenPort)")
+        }
+        for worker in workers {
+            reporter.onWorker(worker.index) { $0.finishStopping() }
+        }
     }
 }

@@ -4,54 +4,63 @@ import SluiceAuth
 import SluiceConfig
 import SluiceCore
 import SluiceIO
+import Synchronization
 
-/// The running pooler: listeners, every client and server connection, and the pools, all on
-/// one event loop.
-public final class Pooler {
-    public let loop: EventLoop
-    public internal(set) var configuration: Configuration
+/// The running pooler: `threads` workers, each an event loop on its own thread, sharing one set
+/// of pools.
+///
+/// A client stays on the worker that accepted it. A server moves to its client's worker when
+/// it is checked out (its socket leaves one epoll and joins the other), so a linked pair is
+/// always served by one thread and no message crosses threads on the hot path. What the
+/// workers share (`SharedState`: the pools, cancel keys, pool defaults) sits behind one lock,
+/// taken for a checkout, a checkin and a login; everything else belongs to one worker.
+public final class Pooler: @unchecked Sendable {
+    // @unchecked: after `init` the only mutable state reached from several threads is `shared`
+    // (behind its lock) and each worker's, which only its own thread touches (others post to it);
+    // `listeners`, `signals` and `interruptFinishesTransactions` belong to the main worker.
     let logger: Logger
-    let reloadConfiguration: () throws -> Configuration
-    var listeners: [Listener] = []
-    var signals: SignalWatcher?
-    var pools = PoolManager()
-    var clients: [ClientID: ClientConnection] = [:]
-    var servers: [ServerID: ServerConnection] = [:]
-    var clientsByCancelKey: [BackendKey: ClientConnection] = [:]
-    /// The parameters the first server of each pool reported: the defaults a client is brought back to.
-    var poolDefaults: [PoolKey: [StartupParameter]] = [:]
-    /// The latest ClientKey each user proved with SCRAM, for logging in to PostgreSQL as that user.
-    var passThroughKeys: [String: [UInt8]] = [:]
-    /// Per-process key for the fake SCRAM verifiers of unknown users.
-    let mockKey = Crypto.randomBytes(32)
-    let plaintextVerifiers = ScramVerifierCache()
+    let reloadConfiguration: @Sendable () throws -> Configuration
+    let shared: Guarded<SharedState>
+    private(set) var workers: [Worker] = []
     /// The settings every client's session keeps across servers (from track_extra_parameters).
     /// Fixed at start: every client's and server's tracked values are laid out by it.
     let trackedParameters: TrackedParameters
-    private var nextClientID: UInt64 = 0
-    private var nextServerID: UInt64 = 0
-    var stopping = false
+    /// Per-process key for the fake SCRAM verifiers of unknown users.
+    let mockKey = Crypto.randomBytes(32)
+    let plaintextVerifiers = ScramVerifierCache()
+    private let nextID = Atomic<UInt64>(0)
+    var listeners: [Listener] = []
+    var signals: SignalWatcher?
+    private var threads: [LoopThread] = []
+    /// The worker the next accepted client goes to (round robin).
+    private var nextWorker = 0
     /// SIGINT lets transactions in flight finish (as SIGTERM does). The demo sets it false so
     /// Ctrl-C ends everything at once.
     public var interruptFinishesTransactions = true
 
     /// - Parameter reloadConfiguration: reads the configuration again on SIGHUP.
-    public init(configuration: Configuration, logger: Logger, reloadConfiguration: @escaping () throws -> Configuration) throws {
-        self.configuration = configuration
+    public init(configuration: Configuration, logger: Logger,
+                reloadConfiguration: @escaping @Sendable () throws -> Configuration) throws {
         self.logger = logger
         self.reloadConfiguration = reloadConfiguration
         trackedParameters = TrackedParameters(extra: configuration.settings.trackExtraParameters)
-        loop = try EventLoop(bufferSize: max(configuration.settings.packetBufferSize, 16 * 1024))
+        shared = Guarded(SharedState())
+        let bufferSize = max(configuration.settings.packetBufferSize, 16 * 1024)
+        for index in 0..<max(1, configuration.settings.threads) {
+            workers.append(Worker(index: index, loop: try EventLoop(bufferSize: bufferSize),
+                                  configuration: configuration, pooler: self))
+        }
     }
+
+    /// The worker that runs on the calling thread, with the listeners and the signal watcher.
+    var main: Worker { workers[0] }
 
     /// Binds the listeners and starts watching signals. Throws if no listener could be opened.
     public func start() throws {
-        guard configuration.settings.threads == 1 else {
-            throw StartError("threads = \(configuration.settings.threads): this version of Sluice runs one event loop; set threads = 1")
-        }
         SignalWatcher.ignoreBrokenPipes()
-        signals = try SignalWatcher(loop: loop) { [unowned self] signal in handleSignal(signal) }
-        let settings = configuration.settings
+        // Before any other thread exists, so that every worker inherits the blocked signals.
+        signals = try SignalWatcher(loop: main.loop) { [unowned self] signal in handleSignal(signal) }
+        let settings = main.configuration.settings
         for host in settings.listenAddresses.flatMap({ $0 == "*" ? ["0.0.0.0", "::"] : [$0] }) {
             let fd = try Socket.listenTCP(host: host, port: settings.listenPort)
             try addListener(fd: fd, address: host.contains(":") ? "[\(host)]:\(settings.listenPort)" : "\(host):\(settings.listenPort)")
@@ -60,19 +69,26 @@ public final class Pooler {
             let path = "\(directory)/.s.PGSQL.\(settings.listenPort)"
             try addListener(fd: try Socket.listenUnix(path: path), address: path)
         }
-        scheduleJanitor()
         guard !listeners.isEmpty else {
             throw StartError("listen_addr and unix_socket_dir are both empty: nothing to listen on")
         }
+        for worker in workers { worker.scheduleJanitor() }
     }
 
-    /// Runs the loop until a shutdown signal.
-    public func run() {
-        loop.run()
+    /// Runs every worker until shutdown: the first on the calling thread, the others on threads
+    /// of their own, which are joined before this returns.
+    public func run() throws {
+        for worker in workers.dropFirst() {
+            let loop = worker.loop
+            threads.append(try LoopThread { loop.run() })
+        }
+        main.loop.run()
+        for thread in threads { thread.join() }
+        threads = []
     }
 
     private func addListener(fd: Int32, address: String) throws {
-        let listener = try Listener(fd: fd, address: address, loop: loop, onAccept: { [unowned self] fd, peer in
+        let listener = try Listener(fd: fd, address: address, loop: main.loop, onAccept: { [unowned self] fd, peer in
             accept(fd: fd, peer: peer)
         }, onError: { [unowned self] error in
             logger.error("accept failed on \(address): \(error)")
@@ -81,73 +97,32 @@ public final class Pooler {
         logger.info("listening on \(address)")
     }
 
+    /// Hands a new client to the next worker in turn.
     private func accept(fd: Int32, peer: String) {
-        if peer != "unix" { Socket.setNoDelay(fd) }
-        let connection: Connection
-        do {
-            connection = try Connection(fd: fd, loop: loop)
-        } catch {
-            Socket.close(fd)
-            logger.error("cannot register client connection from \(peer): \(error)")
-            return
-        }
-        nextClientID += 1
-        let settings = configuration.settings
-        let policy = ClientLoginPolicy(
-            authType: settings.authType,
-            hasUserlist: settings.authFile != nil,
-            secret: { [secrets = configuration.userSecrets] in secrets[$0] },
-            ignoredStartupParameters: settings.ignoreStartupParameters,
-            trackedParameters: trackedParameters,
-            mockKey: mockKey,
-            verifierForPassword: { [plaintextVerifiers] in plaintextVerifiers.verifier(user: $0, password: $1) }
-        )
-        let client = ClientConnection(
-            id: ClientID(nextClientID), connection: connection, peer: peer, pooler: self,
-            login: ClientLogin(policy: policy, random: { Crypto.randomBytes($0) }),
-            cancelKey: newCancelKey()
-        )
-        clients[client.id] = client
-        clientsByCancelKey[client.cancelKey] = client
-        if settings.clientLoginTimeout > 0 {
-            client.loginTimer = loop.schedule(after: settings.clientLoginTimeout) { [weak client] in
-                client?.reject(ErrorFields(code: SQLState.protocolViolation, message: "client_login_timeout"))
-            }
-        }
+        let index = nextWorker
+        nextWorker = (nextWorker + 1) % workers.count
+        main.onWorker(index) { $0.adoptClient(fd: fd, peer: peer) }
     }
 
-    /// A random key no other client holds, so a CancelRequest can only reach its own client.
-    private func newCancelKey() -> BackendKey {
-        while true {
-            let bytes = Crypto.randomBytes(8)
-            let pid = Int32(bitPattern: UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3]))
-            let secret = Int32(bitPattern: UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7]))
-            let key = BackendKey(processID: pid & 0x7FFF_FFFF, secretKey: secret)
-            if clientsByCancelKey[key] == nil { return key }
-        }
+    /// A number no other client or server of this process has.
+    func newID() -> UInt64 {
+        nextID.add(1, ordering: .relaxed).newValue
     }
+}
 
-    /// Refuses a new session when Sluice is stopping or max_client_conn is reached.
-    func admissionRefusal() -> ErrorFields? {
-        if stopping {
-            return ErrorFields(code: SQLState.cannotConnectNow, message: "the pooler is shutting down")
-        }
-        if clients.count > configuration.settings.maxClientConn {
-            return ErrorFields(code: SQLState.tooManyConnections, message: "no more connections allowed (max_client_conn)")
-        }
-        return nil
-    }
-
-    func forget(_ client: ClientConnection) {
-        clients[client.id] = nil
-        if clientsByCancelKey[client.cancelKey] === client { clientsByCancelKey[client.cancelKey] = nil }
-        if stopping && clients.isEmpty { finishStopping() }
-    }
-
-    func newServerID() -> ServerID {
-        nextServerID += 1
-        return ServerID(nextServerID)
-    }
+/// What the workers share, behind `Pooler.shared`'s lock.
+struct SharedState {
+    var pools = PoolManager()
+    /// The parameters the first server of each pool reported: the defaults a client is brought back to.
+    var poolDefaults: [PoolKey: [StartupParameter]] = [:]
+    /// The latest ClientKey each user proved with SCRAM, for logging in to PostgreSQL as that user.
+    var passThroughKeys: [String: [UInt8]] = [:]
+    /// Which client holds each cancel key Sluice gave out (the ID names the client's worker).
+    var clientsByCancelKey: [BackendKey: ClientID] = [:]
+    /// Clients connected to any worker, for max_client_conn.
+    var clientCount = 0
+    /// Workers that have no client left while stopping.
+    var stoppedWorkers = 0
 }
 
 /// Why the pooler cannot start with the configuration it was given.

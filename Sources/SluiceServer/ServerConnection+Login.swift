@@ -25,13 +25,13 @@ extension ServerConnection {
         case .failed(let error):
             fail(error)
         case .ready(let parameters, let key):
-            if let connectTimer { pooler.loop.cancel(connectTimer) }
+            if let connectTimer { worker.loop.cancel(connectTimer) }
             connectTimer = nil
             self.parameters = parameters
             forgetUnreportedSettings()
             backendKey = key
             state = .idle
-            pooler.serverLoggedIn(self)
+            worker.serverLoggedIn(self)
         case .send, nil:
             if outcome == .malformed {
                 fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server during login"))
@@ -42,6 +42,6 @@ extension ServerConnection {
     /// Keeps only what PostgreSQL reported: after a reset or a failed SET, values Sluice set
     /// itself for unreported parameters may no longer hold.
     func forgetUnreportedSettings() {
-        trackedValues = pooler.trackedParameters.values(from: parameters)
+        trackedValues = worker.trackedParameters.values(from: parameters)
     }
 }

@@ -5,6 +5,8 @@ import SluiceIO
 
 /// One connection to PostgreSQL: logging in, idle in its pool, running a query of Sluice's own
 /// (connect_query, parameter sync, reset), or linked to a client whose traffic it carries.
+/// It belongs to one worker at a time: the one whose loop watches its socket, which is always
+/// its linked client's (see `Worker.handOver`).
 final class ServerConnection: ConnectionDelegate {
     enum State {
         case connecting
@@ -20,7 +22,8 @@ final class ServerConnection: ConnectionDelegate {
     let poolKey: PoolKey
     let address: String
     private(set) var connection: Connection?
-    unowned let pooler: Pooler
+    /// Changed only when the server moves to another worker, between two links.
+    unowned var worker: Worker
     var state = State.connecting
     /// The parameters PostgreSQL reported, kept current from every ParameterStatus.
     var parameters: [StartupParameter] = []
@@ -51,16 +54,16 @@ final class ServerConnection: ConnectionDelegate {
     let host: String
     let port: Int
 
-    init(id: ServerID, poolKey: PoolKey, host: String, port: Int, pooler: Pooler) {
+    init(id: ServerID, poolKey: PoolKey, host: String, port: Int, worker: Worker) {
         self.id = id
         self.poolKey = poolKey
         self.host = host
         self.port = port
         self.address = host.hasPrefix("/") ? "\(host)/.s.PGSQL.\(port)" : "\(host):\(port)"
-        self.pooler = pooler
+        self.worker = worker
     }
 
-    var logger: Logger { pooler.logger }
+    var logger: Logger { worker.logger }
     var label: String { "\(id) \(poolKey) \(address)" }
 
     var isIdle: Bool {
@@ -70,13 +73,13 @@ final class ServerConnection: ConnectionDelegate {
 
     /// Starts the non-blocking connect; failures arrive through `connectionClosed`.
     func open(login: ServerLogin, startupMessage: [UInt8], timeout: Double) throws {
-        let connection = try Connection.connect(host: host, port: port, loop: pooler.loop)
+        let connection = try Connection.connect(host: host, port: port, loop: worker.loop)
         connection.delegate = self
         self.connection = connection
         state = .loggingIn(login)
         connection.send(startupMessage)
         if timeout > 0 {
-            connectTimer = pooler.loop.schedule(after: timeout) { [weak self] in
+            connectTimer = worker.loop.schedule(after: timeout) { [weak self] in
                 self?.fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
             }
         }
@@ -149,7 +152,7 @@ final class ServerConnection: ConnectionDelegate {
         if outcome == .malformed {
             fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))
         } else if readyForQuery {
-            pooler.readyForQuery(client, self)
+            worker.readyForQuery(client, self)
         }
     }
 
@@ -164,7 +167,7 @@ final class ServerConnection: ConnectionDelegate {
     private func noteParameterStatus(_ body: [UInt8]) -> StartupParameter? {
         guard let parameter = BackendMessage.decodeParameterStatus(body) else { return nil }
         parameters.record(parameter)
-        if let index = pooler.trackedParameters.index(of: parameter.name), index < trackedValues.count {
+        if let index = worker.trackedParameters.index(of: parameter.name), index < trackedValues.count {
             trackedValues[index] = parameter.value
         }
         return parameter
@@ -236,15 +239,15 @@ final class ServerConnection: ConnectionDelegate {
         logger.notice("\(label) closed: \(error.message)")
         switch previous {
         case .connecting, .loggingIn:
-            pooler.serverOpenFailed(self, error: error)
+            worker.serverOpenFailed(self, error: error)
         case .linked(let client):
-            pooler.serverRemoved(self)
+            worker.serverRemoved(self)
             client.reject(ErrorFields(code: SQLState.adminShutdown, message: "server connection closed unexpectedly", detail: error.message))
         case .internalQuery(_, let completion):
-            pooler.serverRemoved(self)
+            worker.serverRemoved(self)
             completion(error)
         case .idle:
-            pooler.serverRemoved(self)
+            worker.serverRemoved(self)
         case .closed:
             break
         }
@@ -252,7 +255,7 @@ final class ServerConnection: ConnectionDelegate {
 
     /// Closes the socket, politely when the server is not mid-conversation.
     func close() {
-        if let connectTimer { pooler.loop.cancel(connectTimer) }
+        if let connectTimer { worker.loop.cancel(connectTimer) }
         connectTimer = nil
         if case .idle = state { connection?.send(FrontendMessage.terminate) }
         state = .closed

@@ -66,7 +66,7 @@ enum Demo {
             Press Ctrl-C to stop Sluice and remove the cluster.
 
             """)
-        pooler.run()
+        try pooler.run()
         say("Stopping and removing the cluster...")
     }
 

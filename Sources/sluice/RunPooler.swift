@@ -43,7 +43,7 @@ func runPooler(_ options: CommandLineOptions.Run) throws {
         try PidFile.write(to: pidfile)
     }
     logger.info("sluice \(SluiceVersion.current) started")
-    pooler.run()
+    try pooler.run()
     if let pidfile = settings.pidfile { unlink(pidfile) }
     logger.info("sluice stopped")
 }

@@ -172,7 +172,7 @@ import Testing
             for action in actions {
                 switch action {
                 case .open: opens += 1
-                case .assign(let server, let client): assignments.append((server, client))
+                case .assign(let server, let client, _): assignments.append((server, client))
                 case .close: Issue.record("unexpected close")
                 }
             }
@@ -188,11 +188,53 @@ import Testing
             record(pools.release(server, reusable: true))
             served += 1
         }
-        #expect(assignments.map(\.1) == (UInt64(1)...10).map(c))
+        #expect(assignments.map(\.1) == (UInt64(1)...10).map { c($0) })
         #expect(assignments.map(\.0) == [s(1), s(2), s(1), s(2), s(1), s(2), s(1), s(2), s(1), s(2)])
         #expect(opens == 2)
         #expect(pools.waitingClients(in: poolA) == [])
         #expect(Set(pools.idleServers(in: poolA)) == [s(1), s(2)])
         #expect(pools.serverCount(in: poolA) == 2)
+    }
+
+    // MARK: Several event loops
+
+    @Test func checkoutPrefersAnIdleServerOnTheClientsLoop() {
+        var pools = manager(size: 3)
+        for n in UInt64(1)...3 { _ = pools.request(c(n), from: poolA) }
+        _ = pools.opened(s(1), in: poolA, loop: 0)
+        _ = pools.opened(s(2), in: poolA, loop: 1)
+        _ = pools.opened(s(3), in: poolA, loop: 0)
+        #expect(pools.release(s(1), reusable: true, loop: 0) == [])
+        #expect(pools.release(s(2), reusable: true, loop: 1) == [])
+        #expect(pools.release(s(3), reusable: true, loop: 0) == [])
+        // The most recently used server on the client's loop, not the most recent overall.
+        #expect(pools.request(c(4, loop: 1), from: poolA, loop: 1) == [.assign(s(2), to: c(4, loop: 1), loop: 1)])
+        // None left on loop 1: the most recent elsewhere, named with the loop it must leave.
+        #expect(pools.request(c(5, loop: 1), from: poolA, loop: 1) == [.assign(s(3), to: c(5, loop: 1), loop: 0)])
+        #expect(pools.request(c(6), from: poolA, loop: 0) == [.assign(s(1), to: c(6), loop: 0)])
+    }
+
+    @Test func aReleasedServerGoesToTheFirstWaiterWhateverItsLoop() {
+        var pools = manager(size: 1)
+        #expect(pools.request(c(1), from: poolA, loop: 0) == [.open(poolA)])
+        #expect(pools.request(c(2, loop: 1), from: poolA, loop: 1) == [])
+        #expect(pools.request(c(3), from: poolA, loop: 0) == [])
+        #expect(pools.opened(s(1), in: poolA, loop: 0) == [.assign(s(1), to: c(1), loop: 0)])
+        // Arrival order decides, not locality; the action says where the server is now.
+        #expect(pools.release(s(1), reusable: true, loop: 0) == [.assign(s(1), to: c(2, loop: 1), loop: 0)])
+        #expect(pools.release(s(1), reusable: true, loop: 1) == [.assign(s(1), to: c(3), loop: 1)])
+        #expect(pools.release(s(1), reusable: false, loop: 0) == [.close(s(1), loop: 0)])
+    }
+
+    @Test func anIdleServerClosedForAnotherPoolIsNamedWithItsLoop() {
+        var pools = PoolManager()
+        let limits = PoolLimits(poolSize: 2, maxDatabaseConnections: 1)
+        let other = PoolKey(database: poolA.database, user: "other")
+        _ = pools.configure(poolA, limits: limits)
+        _ = pools.configure(other, limits: limits)
+        _ = pools.request(c(1), from: poolA, loop: 1)
+        _ = pools.opened(s(1), in: poolA, loop: 1)
+        #expect(pools.release(s(1), reusable: true, loop: 1) == [])
+        #expect(pools.request(c(2), from: other, loop: 0) == [.open(other), .close(s(1), loop: 1)])
     }
 }

@@ -1,6 +1,6 @@
 import SluiceCore
 
-func c(_ n: UInt64) -> ClientID { ClientID(n) }
+func c(_ n: UInt64, loop: Int = 0) -> ClientID { ClientID(n, loop: loop) }
 func s(_ n: UInt64) -> ServerID { ServerID(n) }
 
 let poolA = PoolKey(database: "db", user: "alice")

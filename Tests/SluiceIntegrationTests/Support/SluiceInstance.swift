@@ -19,6 +19,7 @@ final class SluiceInstance: @unchecked Sendable {
         var all = [
             "listen_addr": "127.0.0.1", "listen_port": String(port), "unix_socket_dir": directory,
             "auth_type": "md5", "auth_file": "userlist.txt", "logfile": logPath,
+            "threads": Self.defaultThreads,
         ]
         all.merge(settings) { _, new in new }
         lines += all.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }
@@ -76,6 +77,10 @@ final class SluiceInstance: @unchecked Sendable {
         }
         throw HarnessError("sluice did not start listening: \(log())")
     }
+
+    /// Event loops for every Sluice the tests start, unless a test sets `threads` itself:
+    /// `SLUICE_TEST_THREADS` (scripts/test runs the integration tests with 1, then with 2).
+    static let defaultThreads = ProcessInfo.processInfo.environment["SLUICE_TEST_THREADS"] ?? "1"
 
     /// The binary next to the test bundle (`.build/<config>/sluice`), or `$SLUICE_BINARY`.
     static func binaryPath() throws -> String {

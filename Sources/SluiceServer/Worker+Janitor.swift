@@ -2,7 +2,7 @@ import PostgresWire
 import SluiceCore
 import SluiceIO
 
-extension Pooler {
+extension Worker {
     /// How often the janitor looks at every connection's age and idleness; timeouts are
     /// honoured to within this period, as in PgBouncer.
     static let janitorPeriod = 1.0
@@ -27,10 +27,10 @@ extension Pooler {
             case .idle:
                 let expired = settings.serverLifetime > 0 && now - server.createdAt > settings.serverLifetime
                 let unused = settings.serverIdleTimeout > 0 && now - server.idleSince > settings.serverIdleTimeout
-                    && pools.canShrink(server.poolKey)
+                    && pooler.shared.withLock { $0.pools.canShrink(server.poolKey) }
                 guard expired || unused else { continue }
                 logger.info("\(server.label) closing because: \(expired ? "server_lifetime" : "server_idle_timeout")")
-                perform(pools.remove(server.id))
+                pools { $0.remove(server.id) }
                 servers.removeValue(forKey: server.id)?.close()
             case .linked(let client):
                 if settings.queryTimeout > 0 && server.outstandingSyncs > 0 && now - server.busySince > settings.queryTimeout {
@@ -52,7 +52,7 @@ extension Pooler {
             case .waiting where settings.queryWaitTimeout > 0 && now - client.stateSince > settings.queryWaitTimeout:
                 client.reject(ErrorFields(code: SQLState.protocolViolation, message: "query_wait_timeout"))
             case .waiting(let key) where settings.reservePoolTimeout > 0 && now - client.stateSince > settings.reservePoolTimeout:
-                perform(pools.activateReserve(key))
+                pools { $0.activateReserve(key) }
             default:
                 continue
             }

@@ -3,7 +3,7 @@ import SluiceConfig
 import SluiceCore
 import SluiceIO
 
-extension Pooler {
+extension Worker {
     /// Hands `server` to `client`: checks a server that sat idle past server_check_delay, brings
     /// its session settings to the client's, sends the welcome if the client has not had it,
     /// then carries traffic both ways.
@@ -19,7 +19,7 @@ extension Pooler {
         prepare(server, for: client, running: checkQuery) { [unowned self] error in
             guard error == nil else {
                 logger.warning("\(server.label) failed server_check_query: \(error?.message ?? "")")
-                perform(pools.release(server.id, reusable: false))
+                pools { $0.release(server.id, reusable: false, loop: index) }
                 requestServer(for: client)
                 return
             }
@@ -110,7 +110,7 @@ extension Pooler {
         client.stateSince = now
         server.unlink()
         server.idleSince = now
-        perform(pools.release(server.id, reusable: true))
+        pools { $0.release(server.id, reusable: true, loop: index) }
         guard case .idle = client.state else { return }
         client.connection.resumeReading()
         if let input = client.connection.input, !input.isEmpty {
@@ -126,27 +126,31 @@ extension Pooler {
         guard !server.state.isClosed else { return }
         guard server.isClean && !halfSentMessage && server.cancelsInFlight == 0 else {
             logger.info("\(server.label) closed: client left while it was busy")
-            perform(pools.release(server.id, reusable: false))
+            pools { $0.release(server.id, reusable: false, loop: index) }
             return
         }
         let resetQuery = configuration.settings.serverResetQuery
         server.idleSince = MonotonicClock.now()
         guard reset, !resetQuery.isEmpty else {
-            perform(pools.release(server.id, reusable: true))
+            pools { $0.release(server.id, reusable: true, loop: index) }
             return
         }
         server.runInternal(resetQuery) { [unowned self, unowned server] error in
             guard !server.state.isClosed else { return }
             server.forgetUnreportedSettings()
             if let error { logger.warning("\(server.label) server_reset_query failed: \(error.message)") }
-            perform(pools.release(server.id, reusable: error == nil && server.transactionStatus == .idle))
+            pools { $0.release(server.id, reusable: error == nil && server.transactionStatus == .idle, loop: index) }
         }
     }
 
-    /// Forwards a CancelRequest to the server now running the client that holds `key`.
+    /// Forwards a CancelRequest to the server now running the client that holds `key`, on
+    /// whichever worker that client lives.
     func forwardCancel(_ key: BackendKey) {
-        guard let client = clientsByCancelKey[key], case .linked(let server) = client.state else { return }
-        cancelQuery(on: server)
+        guard let clientID = pooler.shared.withLock({ $0.clientsByCancelKey[key] }) else { return }
+        onWorker(clientID.loop) { worker in
+            guard let client = worker.clients[clientID], case .linked(let server) = client.state else { return }
+            worker.cancelQuery(on: server)
+        }
     }
 
     /// Cancels what `server` runs. Until PostgreSQL has taken the request the server stays with
@@ -167,8 +171,8 @@ extension ServerConnection {
     func clientLeft() {
         guard case .linked(let client) = state else { return }
         unlink()
-        let settings = pooler.configuration.settings
-        pooler.releaseServer(self, reset: client.poolMode == .session || settings.serverResetQueryAlways,
+        let settings = worker.configuration.settings
+        worker.releaseServer(self, reset: client.poolMode == .session || settings.serverResetQueryAlways,
                              halfSentMessage: client.isMidMessage)
     }
 }

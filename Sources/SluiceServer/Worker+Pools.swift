@@ -4,7 +4,7 @@ import SluiceConfig
 import SluiceCore
 import SluiceIO
 
-extension Pooler {
+extension Worker {
     /// A client proved who it is: find its database and pool, and ask for a server.
     func clientAuthenticated(_ client: ClientConnection) {
         guard let identity = client.identity else { return }
@@ -12,7 +12,6 @@ extension Pooler {
             client.reject(ErrorFields(code: SQLState.invalidCatalogName, message: "database \"\(identity.database)\" does not exist"))
             return
         }
-        if let clientKey = identity.scramClientKey { passThroughKeys[identity.user] = clientKey }
         let key = PoolKey(database: identity.database, user: entry.user ?? identity.user)
         client.poolKey = key
         client.poolMode = configuration.poolMode(database: entry, user: identity.user)
@@ -20,8 +19,13 @@ extension Pooler {
         if configuration.settings.logConnections {
             logger.info("\(client.label) login attempt: pool \(key)")
         }
-        perform(pools.configure(key, limits: limits(for: entry, user: key.user)))
-        guard let defaults = poolDefaults[key] else {
+        let limits = limits(for: entry, user: key.user)
+        let (actions, poolDefaults) = pooler.shared.withLock { shared in
+            if let clientKey = identity.scramClientKey { shared.passThroughKeys[identity.user] = clientKey }
+            return (shared.pools.configure(key, limits: limits), shared.poolDefaults[key])
+        }
+        perform(actions)
+        guard let defaults = poolDefaults else {
             // The pool has never had a server: the welcome waits for the first one's parameters.
             requestServer(for: client)
             return
@@ -60,27 +64,23 @@ extension Pooler {
         guard let key = client.poolKey else { return }
         client.state = .waiting(key)
         client.stateSince = MonotonicClock.now()
-        perform(pools.request(client.id, from: key))
+        pools { $0.request(client.id, from: key, loop: index) }
     }
 
     func withdraw(_ client: ClientConnection, from key: PoolKey) {
-        pools.withdraw(client.id, from: key)
+        pooler.shared.withLock { $0.pools.withdraw(client.id, from: key) }
     }
 
+    /// Runs the pools' decisions. One that names a server on another worker is posted there.
     func perform(_ actions: [PoolManager.Action]) {
         for action in actions {
             switch action {
-            case .assign(let serverID, let clientID):
-                guard let server = servers[serverID] else { continue }
-                guard let client = clients[clientID], case .waiting = client.state else {
-                    perform(pools.release(serverID, reusable: server.isIdle))
-                    continue
-                }
-                link(client, to: server)
+            case .assign(let serverID, let clientID, let loop):
+                onWorker(loop) { $0.handOver(serverID, to: clientID) }
             case .open(let key):
                 openServer(for: key)
-            case .close(let serverID):
-                servers.removeValue(forKey: serverID)?.close()
+            case .close(let serverID, let loop):
+                onWorker(loop) { $0.servers.removeValue(forKey: serverID)?.close() }
             }
         }
     }
@@ -91,7 +91,7 @@ extension Pooler {
             abandonWaiters(of: key, error: ErrorFields(code: SQLState.invalidCatalogName, message: "database \"\(key.database)\" does not exist"))
             return
         }
-        server = ServerConnection(id: newServerID(), poolKey: key, host: entry.host ?? "/tmp", port: entry.port, pooler: self)
+        server = ServerConnection(id: newServerID(), poolKey: key, host: entry.host ?? "/tmp", port: entry.port, worker: self)
         servers[server.id] = server
         var extra: [StartupParameter] = []
         if let value = entry.clientEncoding { extra.append(StartupParameter(name: "client_encoding", value: value)) }
@@ -118,18 +118,21 @@ extension Pooler {
         case .plaintext(let password): return .password(password)
         case .md5(let hash): return .md5Hash(hash)
         case .scramSHA256(let verifier):
-            guard let clientKey = passThroughKeys[user] else { return .none }
+            guard let clientKey = pooler.shared.withLock({ $0.passThroughKeys[user] }) else { return .none }
             return .scramKeys(clientKey: clientKey, serverKey: verifier.serverKey)
         case nil: return .none
         }
     }
 
     func serverLoggedIn(_ server: ServerConnection) {
-        if poolDefaults[server.poolKey] == nil { poolDefaults[server.poolKey] = server.parameters }
-        server.defaultValues = trackedParameters.values(from: poolDefaults[server.poolKey] ?? [])
+        let defaults = pooler.shared.withLock { shared in
+            if shared.poolDefaults[server.poolKey] == nil { shared.poolDefaults[server.poolKey] = server.parameters }
+            return shared.poolDefaults[server.poolKey] ?? []
+        }
+        server.defaultValues = trackedParameters.values(from: defaults)
         logger.debug("\(server.label) logged in")
         guard let query = configuration.database(named: server.poolKey.database)?.connectQuery, !query.isEmpty else {
-            perform(pools.opened(server.id, in: server.poolKey))
+            pools { $0.opened(server.id, in: server.poolKey, loop: index) }
             return
         }
         server.runInternal(query) { [unowned self, unowned server] error in
@@ -137,17 +140,15 @@ extension Pooler {
             if let error {
                 logger.warning("\(server.label) connect_query failed: \(error.message)")
             }
-            perform(pools.opened(server.id, in: server.poolKey))
+            pools { $0.opened(server.id, in: server.poolKey, loop: index) }
         }
     }
 
     func serverOpenFailed(_ server: ServerConnection, error: ErrorFields) {
         servers[server.id] = nil
         logger.warning("\(server.label) login failed: \(error.message)")
-        let (actions, abandoned) = pools.openFailed(in: server.poolKey)
-        for clientID in abandoned {
-            clients[clientID]?.reject(error)
-        }
+        let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: server.poolKey) }
+        reject(abandoned, error)
         if abandoned.isEmpty && !actions.isEmpty {
             loop.schedule(after: configuration.settings.serverLoginRetry) { [weak self] in self?.perform(actions) }
         } else {
@@ -157,11 +158,18 @@ extension Pooler {
 
     func serverRemoved(_ server: ServerConnection) {
         servers[server.id] = nil
-        perform(pools.remove(server.id))
+        pools { $0.remove(server.id) }
     }
 
     private func abandonWaiters(of key: PoolKey, error: ErrorFields) {
-        let (_, abandoned) = pools.openFailed(in: key)
-        for clientID in abandoned { clients[clientID]?.reject(error) }
+        let (_, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: key) }
+        reject(abandoned, error)
+    }
+
+    /// Tells waiting clients, wherever they are, that they will not get a server.
+    private func reject(_ waiting: [ClientID], _ error: ErrorFields) {
+        for clientID in waiting {
+            onWorker(clientID.loop) { $0.clients[clientID]?.reject(error) }
+        }
     }
 }

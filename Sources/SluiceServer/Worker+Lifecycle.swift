@@ -1,0 +1,51 @@
+import PostgresWire
+import SluiceCore
+
+extension Worker {
+    static let shutdownError = ErrorFields(code: SQLState.adminShutdown, message: "terminating connection due to administrator command")
+
+    /// Gracefully, every client is disconnected at its next transaction boundary (at once if it
+    /// is between transactions), and any left after shutdown_timeout are disconnected then;
+    /// otherwise everyone is disconnected now.
+    func beginStopping(graceful: Bool) {
+        guard !stopping else {
+            if !graceful { disconnectAll() }
+            return
+        }
+        stopping = true
+        if graceful {
+            for client in Array(clients.values) where !client.isInTransaction {
+                client.reject(Self.shutdownError)
+            }
+            let timeout = configuration.settings.shutdownTimeout
+            if timeout > 0 {
+                loop.schedule(after: timeout) { [weak self] in self?.disconnectAll() }
+            }
+        } else {
+            disconnectAll()
+        }
+        if clients.isEmpty { reportNoClients() }
+    }
+
+    private func disconnectAll() {
+        for client in Array(clients.values) { client.reject(Self.shutdownError) }
+    }
+
+    /// Applies the pool limits of the running configuration to every pool (after a reload).
+    func applyPoolLimits() {
+        let limits = pooler.shared.withLock { $0.pools.keys }.compactMap { key -> (PoolKey, PoolLimits)? in
+            guard let entry = configuration.database(named: key.database) else { return nil }
+            return (key, self.limits(for: entry, user: key.user))
+        }
+        for (key, poolLimits) in limits {
+            pools { $0.configure(key, limits: poolLimits) }
+        }
+    }
+
+    /// The last step of a shutdown, once no worker has a client.
+    func finishStopping() {
+        for server in servers.values { server.close() }
+        servers = [:]
+        loop.stop()
+    }
+}

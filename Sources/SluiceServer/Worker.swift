@@ -1,0 +1,146 @@
+import Logging
+import PostgresWire
+import SluiceAuth
+import SluiceConfig
+import SluiceCore
+import SluiceIO
+
+/// One event loop and what lives on it: the clients it was given (a client never moves) and
+/// the servers it holds now (idle ones stay where they were last used; a checked-out one moves
+/// to its client's worker). Only this worker's thread touches it; other workers post to it with
+/// `onWorker`.
+final class Worker {
+    let index: Int
+    let loop: EventLoop
+    unowned let pooler: Pooler
+    /// This worker's copy of the running configuration; a reload posts the new one to every worker.
+    var configuration: Configuration
+    var clients: [ClientID: ClientConnection] = [:]
+    var servers: [ServerID: ServerConnection] = [:]
+    var stopping = false
+    /// True once this worker told the pooler it has no client left while stopping.
+    private var reportedNoClients = false
+
+    init(index: Int, loop: EventLoop, configuration: Configuration, pooler: Pooler) {
+        self.index = index
+        self.loop = loop
+        self.configuration = configuration
+        self.pooler = pooler
+    }
+
+    var logger: Logger { pooler.logger }
+    var trackedParameters: TrackedParameters { pooler.trackedParameters }
+
+    /// Runs `work` on the worker at `index`: at once when that is this one, else on its thread.
+    func onWorker(_ index: Int, _ work: @escaping (Worker) -> Void) {
+        let target = pooler.workers[index]
+        guard target !== self else {
+            work(self)
+            return
+        }
+        let posted = PostedWork(worker: target, work: work)
+        target.loop.execute { posted.run() }
+    }
+
+    /// Runs the body with the shared pools locked; the actions it returns are performed after.
+    func pools(_ body: (inout PoolManager) -> [PoolManager.Action]) {
+        perform(pooler.shared.withLock { body(&$0.pools) })
+    }
+
+    /// A client connection accepted for this worker.
+    func adoptClient(fd: Int32, peer: String) {
+        if peer != "unix" { Socket.setNoDelay(fd) }
+        let connection: Connection
+        do {
+            connection = try Connection(fd: fd, loop: loop)
+        } catch {
+            Socket.close(fd)
+            logger.error("cannot register client connection from \(peer): \(error)")
+            return
+        }
+        let settings = configuration.settings
+        let policy = ClientLoginPolicy(
+            authType: settings.authType,
+            hasUserlist: settings.authFile != nil,
+            secret: { [secrets = configuration.userSecrets] in secrets[$0] },
+            ignoredStartupParameters: settings.ignoreStartupParameters,
+            trackedParameters: trackedParameters,
+            mockKey: pooler.mockKey,
+            verifierForPassword: { [plaintextVerifiers = pooler.plaintextVerifiers] in plaintextVerifiers.verifier(user: $0, password: $1) }
+        )
+        let id = ClientID(pooler.newID(), loop: index)
+        let cancelKey = pooler.shared.withLock { shared in
+            shared.clientCount += 1
+            let key = Self.newCancelKey(unlike: shared.clientsByCancelKey)
+            shared.clientsByCancelKey[key] = id
+            return key
+        }
+        let client = ClientConnection(
+            id: id, connection: connection, peer: peer, worker: self,
+            login: ClientLogin(policy: policy, random: { Crypto.randomBytes($0) }),
+            cancelKey: cancelKey
+        )
+        clients[id] = client
+        if settings.clientLoginTimeout > 0 {
+            client.loginTimer = loop.schedule(after: settings.clientLoginTimeout) { [weak client] in
+                client?.reject(ErrorFields(code: SQLState.protocolViolation, message: "client_login_timeout"))
+            }
+        }
+    }
+
+    /// A random key no other client holds, so a CancelRequest can only reach its own client.
+    private static func newCancelKey(unlike taken: [BackendKey: ClientID]) -> BackendKey {
+        while true {
+            let bytes = Crypto.randomBytes(8)
+            let pid = Int32(bitPattern: UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3]))
+            let secret = Int32(bitPattern: UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7]))
+            let key = BackendKey(processID: pid & 0x7FFF_FFFF, secretKey: secret)
+            if taken[key] == nil { return key }
+        }
+    }
+
+    /// Refuses a new session when Sluice is stopping or max_client_conn is reached.
+    func admissionRefusal() -> ErrorFields? {
+        if stopping {
+            return ErrorFields(code: SQLState.cannotConnectNow, message: "the pooler is shutting down")
+        }
+        if pooler.shared.withLock({ $0.clientCount }) > configuration.settings.maxClientConn {
+            return ErrorFields(code: SQLState.tooManyConnections, message: "no more connections allowed (max_client_conn)")
+        }
+        return nil
+    }
+
+    func forget(_ client: ClientConnection) {
+        clients[client.id] = nil
+        pooler.shared.withLock { shared in
+            shared.clientCount -= 1
+            if shared.clientsByCancelKey[client.cancelKey] == client.id { shared.clientsByCancelKey[client.cancelKey] = nil }
+        }
+        if stopping && clients.isEmpty { reportNoClients() }
+    }
+
+    /// Tells the pooler, once, that this stopping worker has no client left.
+    func reportNoClients() {
+        guard !reportedNoClients else { return }
+        reportedNoClients = true
+        pooler.workerHasNoClients(self)
+    }
+
+    func newServerID() -> ServerID { ServerID(pooler.newID()) }
+}
+
+/// Work posted to another worker, with that worker: the closure and what it captures move to
+/// the target's thread with it (the sender touches none of it again), hence `@unchecked Sendable`.
+/// A class of its own on purpose: a tuple in a generic box, taken apart inside the posted
+/// closure, released the worker once too often with Swift 6.3 (seen here: workers freed while running).
+private final class PostedWork: @unchecked Sendable {
+    let worker: Worker
+    let work: (Worker) -> Void
+
+    init(worker: Worker, work: @escaping (Worker) -> Void) {
+        self.worker = worker
+        self.work = work
+    }
+
+    func run() { work(worker) }
+}
