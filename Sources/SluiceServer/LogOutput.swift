@@ -1,6 +1,6 @@
 import Glibc
 import Logging
-import Synchronization
+import SluiceIO
 
 /// Writes log lines as `2026-11-22 05:41:15.123 UTC [pid] LEVEL message` to stderr or a file,
 /// PgBouncer's layout, so existing log tooling keeps working.
@@ -50,17 +50,17 @@ public struct LineLogHandler: LogHandler {
 
 /// Where log lines go: a file opened for appending, or stderr.
 public final class LogSink: Sendable {
-    private let descriptor: Mutex<Int32>
+    private let descriptor: Guarded<Int32>
 
     /// Opens `path` for appending, or uses stderr when `path` is nil.
     public init(path: String?) throws {
         guard let path else {
-            descriptor = Mutex(2)
+            descriptor = Guarded(2)
             return
         }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw LogSinkError(path: path, code: errno) }
-        descriptor = Mutex(fd)
+        descriptor = Guarded(fd)
     }
 
     func write(_ line: String) {
