@@ -32,6 +32,9 @@ POOL_SIZE = 16
 IDLE_CLIENTS = 10_000
 
 
+THREADS2 = "Sluice threads=2"
+
+
 def log(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -190,9 +193,18 @@ logfile = {logdir}/{name}.log
         os.chmod(path, 0o644)
         return path
 
-    def start_poolers(self, auth_type):
+    def start_poolers(self, auth_type, sluice_threads2=False):
+        """Sluice and PgBouncer; with `sluice_threads2`, also a second Sluice with threads = 2."""
         self.stop_poolers()
         self.sluice_port, self.pgbouncer_port = free_port(), free_port()
+        if sluice_threads2:
+            self.sluice2_port = free_port()
+            conf = self.pooler_config("sluice-threads2", self.sluice2_port, auth_type, threads=2)
+            out = open(os.path.join(self.work, "log", "sluice-threads2.out"), "a")
+            self.sluice2 = subprocess.Popen([self.args.sluice, conf], stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+            self.processes.append(("sluice-threads2", self.sluice2))
+            wait_for_port(self.sluice2_port, self.sluice2)
         sluice_conf = self.pooler_config("sluice", self.sluice_port, auth_type)
         pgb_conf = self.pooler_config("pgbouncer", self.pgbouncer_port, auth_type)
         out = open(os.path.join(self.work, "log", "sluice.out"), "a")
@@ -236,6 +248,8 @@ logfile = {logdir}/{name}.log
             return self.sluice_port, self.sluice.pid
         if name == "PgBouncer":
             return self.pgbouncer_port, self.pgbouncer.pid
+        if name == THREADS2:
+            return self.sluice2_port, self.sluice2.pid
         return self.pg_port, None
 
     # -- one pgbench round --------------------------------------------------------------------
@@ -539,6 +553,30 @@ def write_report(args, details, results, path_md, path_png):
         w(f"| **Sluice/PgBouncer** | | | | **{ratio(idle['Sluice']['bytes_per_client'], idle['PgBouncer']['bytes_per_client'])}** | |")
     w("")
 
+    if results.get("threads"):
+        w("## threads = 2 against threads = 1")
+        w("")
+        w("Two Sluice processes from the same settings but `threads`, measured in alternating rounds. On two")
+        w("cores shared with pgbench and PostgreSQL a second loop has no idle core to use; what it costs is the")
+        w("hand-over of servers between loops (an epoll change and a mailbox wake-up per checkout across loops).")
+        w("")
+        w("| mode | clients | target | tps | p99 latency ms | CPU µs/tx (user) |")
+        w("|---|---:|---|---:|---:|---:|")
+        for key, case in results["threads"].items():
+            mode, clients = key.split("/")
+            summaries = {t: summarize(case.get(t, [])) for t in ["Sluice", THREADS2]}
+            for target, s in summaries.items():
+                if "error" in s:
+                    w(f"| {mode} | {clients} | {target} | n/a: {s['error']} | | |")
+                else:
+                    w(f"| {mode} | {clients} | {target} | {fmt(s['tps'])} | {fmt(s['p99_ms'], 3)} | "
+                      f"{s['cpu_us_per_tx']:.1f} ({s['user_us_per_tx']:.1f}) |")
+            a, b = summaries[THREADS2], summaries["Sluice"]
+            if "error" not in a and "error" not in b:
+                w(f"| {mode} | {clients} | **2 / 1** | **{ratio(a['tps'], b['tps'])}** | {ratio(a['p99_ms'], b['p99_ms'])} | "
+                  f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** |")
+        w("")
+
     w("## Not measured (yet)")
     w("")
     for note in results.get("not_measured", []):
@@ -616,7 +654,7 @@ def main():
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--modes", default="simple,extended,prepared")
     parser.add_argument("--clients", default="16,64,256")
-    parser.add_argument("--skip", default="", help="comma list of: throughput,storm,idle")
+    parser.add_argument("--skip", default="", help="comma list of: throughput,storm,idle,threads")
     parser.add_argument("--micro", action="store_true", help="also run Benchmarks/run-micro and include its output")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs, configs)")
     parser.add_argument("--output", help="results file stem (default Benchmarks/results/<date>-<machine>)")
@@ -639,7 +677,7 @@ def main():
     stem = args.output or os.path.join(args.root, "Benchmarks", "results",
                                        f"{now.strftime('%Y-%m-%d')}-{details['host']}")
     os.makedirs(os.path.dirname(stem), exist_ok=True)
-    results = {"details": details, "throughput": {}, "storm": {}, "idle": {}, "notes": [], "not_measured": [],
+    results = {"details": details, "throughput": {}, "storm": {}, "idle": {}, "threads": {}, "notes": [], "not_measured": [],
                "args": {k: v for k, v in vars(args).items()}}
 
     bench = Bench(args)
@@ -699,14 +737,20 @@ def main():
                     else:
                         log(f"storm {target} round {round_index + 1}: {r['tps']:.0f} logins/s, {r['cpu_us_per_tx']:.0f} µs/login")
 
-        # threads = 2: Sluice refuses it today; record its answer so the table says why.
-        bench.stop_poolers()
-        conf = bench.pooler_config("sluice-threads2", free_port(), "trust", threads=2)
-        probe = subprocess.run([args.sluice, conf], capture_output=True, text=True, timeout=20)
-        refusal = (probe.stderr + probe.stdout).strip().splitlines()
-        results["not_measured"].append(
-            "threads = 2 against threads = 1: Sluice refuses threads > 1 today (“"
-            + (refusal[-1] if refusal else f"exit {probe.returncode}") + "”); every figure above is threads = 1.")
+        if "threads" not in skip:
+            bench.start_poolers("trust", sluice_threads2=True)
+            for mode in [m for m in args.modes if m != "prepared"]:
+                for clients in [c for c in args.clients if c >= 64] or args.clients:
+                    case = results["threads"].setdefault(f"{mode}/{clients}", {})
+                    for round_index in range(args.rounds):
+                        for target in (["Sluice", THREADS2] if round_index % 2 == 0 else [THREADS2, "Sluice"]):
+                            r = bench.pgbench(target, mode, clients, args.seconds)
+                            case.setdefault(target, []).append(r)
+                            if "error" in r:
+                                log(f"threads {mode} {clients} {target} round {round_index + 1}: ERROR {r['error']}")
+                            else:
+                                log(f"threads {mode} {clients} {target} round {round_index + 1}: {r['tps']:.0f} tps, "
+                                    f"{r.get('cpu_us_per_tx', 0):.1f} µs/tx")
     except KeyboardInterrupt:
         log("interrupted")
         bench.cleanup()
