@@ -45,6 +45,7 @@ extension Settings {
         case "track_extra_parameters": trackExtraParameters = Values.list(value)
         case "max_packet_size": maxPacketSize = try Values.integer(value, in: 1...Int(Int32.max))
         case "pkt_buf": packetBufferSize = try Values.integer(value, in: 512...Int(Int32.max))
+        case "max_prepared_statements": maxPreparedStatements = try Values.integer(value, in: 0...100_000)
         case "log_connections": logConnections = try Values.bool(value)
         case "log_disconnections": logDisconnections = try Values.bool(value)
         case "log_pooler_errors": logPoolerErrors = try Values.bool(value)
@@ -79,7 +80,7 @@ extension Settings {
         "application_name_add_host", "auth_dbname", "auth_hba_file", "auth_query", "auth_user",
         "autodb_idle_timeout", "cancel_wait_timeout", "client_tls_dheparams", "client_tls_ecdhcurve",
         "conffile", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
-        "job_name", "listen_backlog", "max_prepared_statements", "peer_id", "query_wait_notify",
+        "job_name", "listen_backlog", "peer_id", "query_wait_notify",
         "resolv_conf", "sbuf_loopcnt", "server_fast_close", "server_round_robin", "service_name",
         "so_reuseport", "stats_period", "suspend_timeout", "syslog", "syslog_facility",
         "syslog_ident", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle",

@@ -70,6 +70,10 @@ public struct Settings: Sendable, Equatable {
     public var maxPacketSize: Int = 2_147_483_647
     /// `pkt_buf`: the I/O buffer size.
     public var packetBufferSize: Int = 4096
+    /// Statements each server connection keeps prepared for clients in transaction and
+    /// statement mode (least recently used closed first); 0 turns the mapping of clients'
+    /// named statements off.
+    public var maxPreparedStatements: Int = 200
 
     // MARK: Logging and process
 

@@ -6,6 +6,7 @@ struct FIFOQueue<Element: Equatable & Sendable>: Sendable {
 
     var isEmpty: Bool { head == storage.count }
     var count: Int { storage.count - head }
+    var first: Element? { head < storage.count ? storage[head] : nil }
     /// The queued elements, first first.
     var elements: [Element] { Array(storage[head...]) }
 

@@ -121,6 +121,17 @@ public final class Connection: EventHandler {
         }
     }
 
+    /// Moves the unread bytes into a buffer that holds at least `capacity` bytes, for a message
+    /// its owner must see whole that is larger than the loop's buffers. The larger buffer is
+    /// dropped, not pooled, once drained.
+    public func enlargeInput(toHold capacity: Int) {
+        guard let old = input, old.capacity < capacity else { return }
+        let larger = IOBuffer(capacity: capacity)
+        _ = larger.append(from: old, offset: 0, count: old.readableCount)
+        loop.buffers.give(old)
+        input = larger
+    }
+
     /// Takes the socket off its loop so that another loop's thread can adopt it with
     /// `attach(to:)`. Call on the current loop's thread; until `attach`, nothing may use the
     /// connection. Unread bytes and queued output travel with it.

@@ -36,6 +36,11 @@ final class ClientConnection: ConnectionDelegate {
     var loginOutput: [UInt8]?
     var loginTimer: TimerID?
     var stream = MessageStream()
+    /// True when this client's named statements are mapped to Sluice's shared ones (transaction
+    /// and statement mode with max_prepared_statements above 0).
+    var mapsStatements = false
+    /// The client's named prepared statements, by the client's names.
+    var statements: [String: PreparedStatement] = [:]
     /// When the client last started waiting for a server, or last became idle between transactions.
     var stateSince = MonotonicClock.now()
 
@@ -146,25 +151,34 @@ final class ClientConnection: ConnectionDelegate {
     /// True when a message is only partly forwarded: its server must stay linked until the rest follows.
     var isMidMessage: Bool { stream.remainingPassThrough > 0 }
 
-    /// Forwards the client's messages to its server, keeping a Terminate back.
+    /// Forwards the client's messages to its server, keeping a Terminate back and mapping
+    /// named statements when `mapsStatements`.
     func forwardToServer(_ server: ServerConnection) {
         guard let input = connection.input, let serverConnection = server.connection else { return }
         var terminated = false
         var blocked = false
-        let outcome = stream.scan(input, wantsBody: { type in
+        let outcome = stream.scan(input, decide: { type, _ in
             server.noteClientMessage(type)
-            return type == FrontendMessageType.terminate
-        }, inspect: { _, _ in
-            terminated = true
-            return .dropAndStop
+            if type == FrontendMessageType.terminate { return .whole }
+            return mapsStatements ? statementDecision(type, server: server) : .pass
+        }, inspect: { type, body in
+            guard type != FrontendMessageType.terminate else {
+                terminated = true
+                return .dropAndStop
+            }
+            return mapStatements(type, body, server: server)
         }, forward: { offset, count in
             if !serverConnection.send(from: input, offset: offset, count: count) { blocked = true }
+        }, insert: { bytes in
+            if !serverConnection.send(bytes) { blocked = true }
         })
         if blocked { connection.pauseReading() }
         if terminated {
             finish(reason: "client close request")
         } else if outcome == .malformed {
             reject(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from client"))
+        } else if case .needsRoom(let size) = outcome {
+            connection.enlargeInput(toHold: size)
         }
     }
 }

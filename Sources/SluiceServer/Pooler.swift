@@ -119,6 +119,8 @@ struct SharedState {
     var passThroughKeys: [String: [UInt8]] = [:]
     /// Which client holds each cancel key Sluice gave out (the ID names the client's worker).
     var clientsByCancelKey: [BackendKey: ClientID] = [:]
+    /// Every statement definition clients prepared by name, for sharing them across clients.
+    var statements = StatementRegistry()
     /// Clients connected to any worker, for max_client_conn.
     var clientCount = 0
     /// Workers that have no client left while stopping.

@@ -45,6 +45,12 @@ final class ServerConnection: ConnectionDelegate {
     /// CancelRequests sent for this server that PostgreSQL has not taken yet.
     var cancelsInFlight = 0
     var stream = MessageStream()
+    /// What the server has yet to answer, while its client's named statements are mapped.
+    var responses = PendingResponses()
+    /// The statements Sluice has prepared on this server for clients.
+    var statements: ServerStatementCache
+    /// How to handle the server message being read, decided from its header.
+    private var pendingHandling: PendingResponses.Handling?
     var connectTimer: TimerID?
     let createdAt = MonotonicClock.now()
     /// When the server last went back to its pool.
@@ -61,6 +67,7 @@ final class ServerConnection: ConnectionDelegate {
         self.port = port
         self.address = host.hasPrefix("/") ? "\(host)/.s.PGSQL.\(port)" : "\(host):\(port)"
         self.worker = worker
+        statements = ServerStatementCache(capacity: worker.configuration.settings.maxPreparedStatements)
     }
 
     var logger: Logger { worker.logger }
@@ -128,29 +135,46 @@ final class ServerConnection: ConnectionDelegate {
     /// message of its own half forwarded: what it sends next belongs to whoever gets it next.
     var isClean: Bool {
         outstandingSyncs == 0 && !unsyncedExtendedMessages && transactionStatus == .idle && !isMidMessage
+            && responses.isEmpty
     }
 
-    /// Forwards PostgreSQL's replies, noting ReadyForQuery and ParameterStatus on the way.
+    /// Forwards PostgreSQL's replies, noting ReadyForQuery and ParameterStatus on the way, and
+    /// matching them to the requests sent while the client's named statements are mapped.
     private func forwardToClient(_ client: ClientConnection, _ input: IOBuffer) {
         var blocked = false
         var readyForQuery = false
-        let outcome = stream.scan(input, wantsBody: { type in
-            type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus
+        let outcome = stream.scan(input, decide: { type, _ in
+            if client.mapsStatements {
+                let handling = self.responses.received(type)
+                for statement in handling.notCreated { self.statements.remove(statement) }
+                client.forgetStatements(handling.clientNamesNotCreated)
+                if !handling.forward || !handling.synthetic.isEmpty {
+                    self.pendingHandling = handling
+                    return .whole
+                }
+            }
+            return type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus ? .whole : .pass
         }, inspect: { type, body in
             if type == BackendMessageType.readyForQuery {
                 readyForQuery = true
                 self.noteReadyForQuery(body.firstByte)
-            } else if let parameter = self.noteParameterStatus(body.bytes) {
+            } else if type == BackendMessageType.parameterStatus, let parameter = self.noteParameterStatus(body.bytes) {
                 client.remember(parameter)
             }
-            return .forward
+            guard let handling = self.pendingHandling else { return .forward }
+            self.pendingHandling = nil
+            return handling.forward ? .forwardThen(handling.synthetic) : .replace(handling.synthetic, count: 5 + body.length)
         }, forward: { offset, count in
             if !client.connection.send(from: input, offset: offset, count: count) { blocked = true }
+        }, insert: { bytes in
+            if !bytes.isEmpty, !client.connection.send(bytes) { blocked = true }
         })
         isMidMessage = stream.remainingPassThrough > 0
         if blocked { connection?.pauseReading() }
         if outcome == .malformed {
             fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))
+        } else if case .needsRoom(let size) = outcome {
+            connection?.enlargeInput(toHold: size)
         } else if readyForQuery {
             worker.readyForQuery(client, self)
         }

@@ -44,6 +44,10 @@ extension Worker {
 
     /// The last step of a shutdown, once no worker has a client.
     func finishStopping() {
+        let counts = statementCounts
+        if counts.prepares + counts.hits > 0 {
+            logger.info("loop \(index) prepared statements: \(counts.prepares) prepared, \(counts.hits) found prepared, \(counts.reprepares) prepared again on another server, \(counts.evictions) evicted")
+        }
         for server in servers.values { server.close() }
         servers = [:]
         loop.stop()

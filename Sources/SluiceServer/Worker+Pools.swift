@@ -15,6 +15,7 @@ extension Worker {
         let key = PoolKey(database: identity.database, user: entry.user ?? identity.user)
         client.poolKey = key
         client.poolMode = configuration.poolMode(database: entry, user: identity.user)
+        client.mapsStatements = client.poolMode != .session && configuration.settings.maxPreparedStatements > 0
         client.wantedValues = trackedParameters.values(from: identity.parameters)
         if configuration.settings.logConnections {
             logger.info("\(client.label) login attempt: pool \(key)")

@@ -18,6 +18,7 @@ final class Worker {
     var clients: [ClientID: ClientConnection] = [:]
     var servers: [ServerID: ServerConnection] = [:]
     var stopping = false
+    var statementCounts = PreparedStatementCounts()
     /// True once this worker told the pooler it has no client left while stopping.
     private var reportedNoClients = false
 
@@ -127,6 +128,11 @@ final class Worker {
     }
 
     func newServerID() -> ServerID { ServerID(pooler.newID()) }
+
+    /// The shared statement for a definition a client prepares.
+    func registeredStatement(_ definition: [UInt8]) -> PreparedStatement {
+        pooler.shared.withLock { $0.statements.statement(for: definition) }
+    }
 }
 
 /// Work posted to another worker, with that worker: the closure and what it captures move to
@@ -143,4 +149,16 @@ private final class PostedWork: @unchecked Sendable {
     }
 
     func run() { work(worker) }
+}
+
+/// What the mapping of clients' named statements did on one worker.
+struct PreparedStatementCounts {
+    /// Client Parse messages sent to a server (the statement was new there).
+    var prepares = 0
+    /// Statements prepared again on another server before a client used them there.
+    var reprepares = 0
+    /// Client Parse messages answered without the server, which already had the statement.
+    var hits = 0
+    /// Statements closed on a server to stay within max_prepared_statements.
+    var evictions = 0
 }

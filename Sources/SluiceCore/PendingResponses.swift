@@ -1,0 +1,154 @@
+import PostgresWire
+
+/// The requests a server has yet to answer while Sluice maps prepared statements, in the order
+/// they were sent, so that Sluice can hide the answers to messages it added itself, answer for
+/// the messages it kept back, and undo what a failed or skipped Parse would have created.
+///
+/// PostgreSQL answers requests in order. After an error in an extended-protocol message it
+/// skips every message up to the next Sync, answering none of them; this mirrors that.
+public struct PendingResponses: Sendable {
+    public enum Request: Sendable, Equatable {
+        /// A message the server answers with one completion message (ParseComplete,
+        /// BindComplete, CloseComplete, RowDescription or NoData, CommandComplete, ...) or an
+        /// error. `hidden`: Sluice added it, so its answer is not the client's. `creates`: the
+        /// statement a successful Parse puts on the server. `clientName`: the client's statement
+        /// name that exists only if this succeeds.
+        case answered(hidden: Bool, creates: PreparedStatement?, clientName: String?)
+        /// The answer the client expects for a message Sluice kept from the server.
+        case synthetic([UInt8], clientName: String?)
+        /// Query or FunctionCall: answered up to ReadyForQuery, skipped after an error.
+        case query
+        /// Sync: answered by ReadyForQuery; ends the skipping after an error.
+        case sync
+
+        public static func == (lhs: Request, rhs: Request) -> Bool {
+            switch (lhs, rhs) {
+            case let (.answered(h1, c1, n1), .answered(h2, c2, n2)): h1 == h2 && c1 === c2 && n1 == n2
+            case let (.synthetic(b1, n1), .synthetic(b2, n2)): b1 == b2 && n1 == n2
+            case (.query, .query), (.sync, .sync): true
+            default: false
+            }
+        }
+    }
+
+    /// What to do with one message from the server.
+    public struct Handling: Sendable, Equatable {
+        /// False for the answer to a message Sluice added.
+        public var forward = true
+        /// Answers to send the client right after this message, for messages Sluice kept back.
+        public var synthetic: [UInt8] = []
+        /// Statements the server turned out not to have: their Parse failed or was skipped.
+        public var notCreated: [PreparedStatement] = []
+        /// Client statement names that turned out not to exist.
+        public var clientNamesNotCreated: [String] = []
+
+        public init(forward: Bool = true, synthetic: [UInt8] = [], notCreated: [PreparedStatement] = [],
+                    clientNamesNotCreated: [String] = []) {
+            self.forward = forward
+            self.synthetic = synthetic
+            self.notCreated = notCreated
+            self.clientNamesNotCreated = clientNamesNotCreated
+        }
+
+        public static func == (lhs: Handling, rhs: Handling) -> Bool {
+            lhs.forward == rhs.forward && lhs.synthetic == rhs.synthetic
+                && lhs.notCreated.elementsEqual(rhs.notCreated, by: ===) && lhs.clientNamesNotCreated == rhs.clientNamesNotCreated
+        }
+    }
+
+    private var queue = FIFOQueue<Request>()
+
+    public init() {}
+
+    public var isEmpty: Bool { queue.isEmpty }
+
+    /// A request went to the server.
+    public mutating func sent(_ request: Request) {
+        queue.append(request)
+    }
+
+    /// The client expects `answer` for a message Sluice kept back. Returns it when nothing
+    /// sent earlier is still unanswered (send it now); otherwise it waits its turn.
+    public mutating func expect(_ answer: [UInt8], clientName: String? = nil) -> [UInt8]? {
+        guard !queue.isEmpty else { return answer }
+        queue.append(.synthetic(answer, clientName: clientName))
+        return nil
+    }
+
+    /// A message of `type` arrived from the server.
+    public mutating func received(_ type: UInt8) -> Handling {
+        var handling = Handling()
+        switch type {
+        case BackendMessageType.noticeResponse, BackendMessageType.notificationResponse, BackendMessageType.parameterStatus:
+            return handling
+        default:
+            break
+        }
+        guard let head = queue.first else { return handling }
+        switch head {
+        case .sync, .query:
+            if type == BackendMessageType.readyForQuery {
+                _ = queue.popFirst()
+                releaseSynthetic(into: &handling)
+            }
+        case .answered(let hidden, let creates, let clientName):
+            if type == BackendMessageType.errorResponse {
+                _ = queue.popFirst()
+                undo(creates, clientName, into: &handling)
+                skipToSync(into: &handling)
+            } else if type == BackendMessageType.readyForQuery {
+                // Answers went missing (nothing PostgreSQL does): treat what was pending as
+                // skipped rather than misattribute later answers.
+                skipToSync(into: &handling)
+                _ = queue.popFirst()
+            } else if Self.completes(type) {
+                _ = queue.popFirst()
+                handling.forward = !hidden
+                releaseSynthetic(into: &handling)
+            }
+        case .synthetic:
+            // Never at the head: `releaseSynthetic` empties it from there whenever it gets there.
+            releaseSynthetic(into: &handling)
+            var rest = received(type)
+            rest.synthetic = handling.synthetic + rest.synthetic
+            return rest
+        }
+        return handling
+    }
+
+    /// The messages that end the answer to a request other than Sync or Query.
+    private static func completes(_ type: UInt8) -> Bool {
+        switch type {
+        case BackendMessageType.parseComplete, BackendMessageType.bindComplete, BackendMessageType.closeComplete,
+             BackendMessageType.noData, BackendMessageType.rowDescription, BackendMessageType.commandComplete,
+             BackendMessageType.emptyQueryResponse, BackendMessageType.portalSuspended:
+            true
+        default:
+            false
+        }
+    }
+
+    private mutating func releaseSynthetic(into handling: inout Handling) {
+        while case .synthetic(let answer, _) = queue.first {
+            _ = queue.popFirst()
+            handling.synthetic += answer
+        }
+    }
+
+    /// After an error PostgreSQL answers nothing up to the next Sync.
+    private mutating func skipToSync(into handling: inout Handling) {
+        while let head = queue.first, head != .sync {
+            _ = queue.popFirst()
+            switch head {
+            case .answered(_, let creates, let clientName): undo(creates, clientName, into: &handling)
+            case .synthetic(_, let clientName): undo(nil, clientName, into: &handling)
+            case .query, .sync: break
+            }
+        }
+    }
+
+    private func undo(_ statement: PreparedStatement?, _ clientName: String?, into handling: inout Handling) {
+        if let statement { handling.notCreated.append(statement) }
+        if let clientName { handling.clientNamesNotCreated.append(clientName) }
+    }
+}
