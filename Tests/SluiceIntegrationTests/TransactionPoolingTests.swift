@@ -299,12 +299,12 @@ enum ExtendedProtocol {
         return writer.bytes
     }
 
-    /// Binds one text parameter to the unnamed statement, unnamed portal.
-    static func bind(_ value: String) -> [UInt8] {
+    /// Binds one text parameter to a statement (the unnamed one by default), unnamed portal.
+    static func bind(_ value: String, statement: String = "") -> [UInt8] {
         var writer = MessageWriter()
         writer.message(FrontendMessageType.bind) { body in
             body.cString("")
-            body.cString("")
+            body.cString(statement)
             body.int16(0)
             body.int16(1)
             body.int32(Int32(value.utf8.count))
@@ -313,6 +313,10 @@ enum ExtendedProtocol {
         }
         return writer.bytes
     }
+
+    static func describeStatement(_ name: String) -> [UInt8] { ExtendedQueryMessage.describeStatement(name) }
+    static func closeStatement(_ name: String) -> [UInt8] { ExtendedQueryMessage.closeStatement(name) }
+    static let sync = FrontendMessage.sync
 
     static func execute() -> [UInt8] {
         var writer = MessageWriter()

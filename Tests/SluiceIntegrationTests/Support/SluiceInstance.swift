@@ -60,6 +60,15 @@ final class SluiceInstance: @unchecked Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    /// Stops Sluice with SIGTERM and returns its log, with what it writes on the way out.
+    func terminate() -> String {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        return log()
+    }
+
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)

@@ -1,0 +1,182 @@
+import Foundation
+import PostgresWire
+import SluiceLocalCluster
+import Testing
+
+extension IntegrationTests {
+    /// Named prepared statements in transaction mode: drivers that prepare by name work over a
+    /// pool of two servers, statements follow their clients to whichever server they get, and
+    /// each client's names stay its own.
+    @Suite
+    struct PreparedStatementTests {
+        let cluster = Clusters.trust
+        let password = Clusters.password
+
+        func sluice(_ settings: [String: String] = [:]) throws -> SluiceInstance {
+            var all = ["pool_mode": "transaction", "default_pool_size": "2", "max_client_conn": "100",
+                       "ignore_startup_parameters": "extra_float_digits"]
+            all.merge(settings) { _, new in new }
+            return try SluiceInstance(cluster: cluster, settings: all, userlist: [("app", password)])
+        }
+
+        /// Sends `bytes` and reads up to ReadyForQuery: the types of the answers and the errors.
+        func exchange(_ client: RawClient, _ bytes: [UInt8]) throws -> (types: String, errors: [ErrorFields], rows: [String]) {
+            client.send(bytes)
+            var types = ""
+            var errors: [ErrorFields] = []
+            var rows: [String] = []
+            while let (type, body) = try client.readMessage() {
+                types.append(Character(UnicodeScalar(type)))
+                if type == BackendMessageType.errorResponse, let error = ErrorFields(body: body) { errors.append(error) }
+                if type == BackendMessageType.dataRow, body.count > 6 { rows.append(String(decoding: body[6...], as: UTF8.self)) }
+                if type == BackendMessageType.readyForQuery { break }
+            }
+            return (types, errors, rows)
+        }
+
+        func backendPID(_ client: RawClient) throws -> String? {
+            try client.query("SELECT pg_backend_pid()").rows.first?.first ?? nil
+        }
+
+        @Test func pgbenchPreparedTwentyClientsOverTwoServers() throws {
+            try cluster.psql("DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history", database: "app")
+            let initialize = try Tools.pgbench(["-i", "-s", "1", "-q", "-h", cluster.socketDirectory, "-p", String(cluster.port), "-U", "postgres", "app"])
+            #expect(initialize.status == 0, "\(initialize.stderr)")
+            _ = try cluster.psql("GRANT ALL ON ALL TABLES IN SCHEMA public TO app", database: "app")
+            let sluice = try sluice()
+            // -S: one statement per transaction. (pgbench prepares synchronously, so with explicit
+            // transactions and more clients per pgbench thread than servers it would wait on itself.)
+            let run = try Tools.pgbench(["-M", "prepared", "-S", "-c", "20", "-j", "2", "-t", "200", "-n",
+                                         "-h", "127.0.0.1", "-p", String(sluice.port), "-U", "app", "app"], password: password)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(Tools.pgbenchFigure(run.stdout, "number of transactions actually processed:") == 4000, "\(run.stdout)")
+            #expect(Tools.pgbenchFigure(run.stdout, "number of failed transactions:") ?? 0 == 0)
+            let log = sluice.terminate()
+            #expect(log.contains("prepared statements:"), "\(log)")
+        }
+
+        @Test(arguments: ["asyncpg", "psycopg", "jdbc"])
+        func driverPreparingByNameOverTwoServers(driver: String) throws {
+            let sluice = try sluice()
+            let drivers = DriverTests.drivers
+            let output: ProcessRunner.Output
+            switch driver {
+            case "asyncpg":
+                output = try ProcessRunner.run("python3", ["\(drivers)/asyncpg_prepared.py", "127.0.0.1", String(sluice.port), "app", password, "app"])
+                #expect(output.stdout == "ok 1200\n", "\(output.stdout)\(output.stderr)")
+            case "psycopg":
+                output = try ProcessRunner.run("python3", ["\(drivers)/psycopg_prepared.py",
+                                                           sluice.connectionString(user: "app", database: "app", password: password)])
+                #expect(output.stdout == "ok 500\n", "\(output.stdout)\(output.stderr)")
+            default:
+                output = try ProcessRunner.run("java", ["-cp", "/usr/share/java/postgresql.jar", "\(drivers)/JdbcPrepared.java",
+                                                        "jdbc:postgresql://127.0.0.1:\(sluice.port)/app", "app", password])
+                #expect(output.stdout == "ok 500\n", "\(output.stdout)\(output.stderr)")
+            }
+            #expect(output.status == 0, "\(output.stdout)\(output.stderr)\(sluice.log())")
+            #expect(try Clusters.backendCount(cluster) <= 2)
+        }
+
+        /// A statement prepared on one server is prepared again, unseen, on the other one when
+        /// its client next gets that one.
+        @Test func aStatementFollowsItsClientToAnotherServer() throws {
+            let sluice = try sluice()
+            let client = try sluice.login(password: password)
+            let holder = try sluice.login(password: password)
+            let parsed = try exchange(client, ExtendedProtocol.parse("double", "SELECT $1::int * 2") + ExtendedProtocol.sync)
+            #expect(parsed.types == "1Z")
+            let first = try backendPID(client)
+            // The holder takes the server the client just used (the most recently used one) and keeps it.
+            #expect(try holder.query("BEGIN").error == nil)
+            #expect(try backendPID(holder) == first)
+            let bound = try exchange(client, ExtendedProtocol.bind("21", statement: "double") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(bound.types == "2DCZ", "\(bound.errors)")
+            #expect(bound.rows == ["42"])
+            #expect(try backendPID(client) != first)
+            #expect(try holder.query("COMMIT").error == nil)
+        }
+
+        @Test func namesBelongToTheirClient() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let one = try sluice.login(password: password)
+            let two = try sluice.login(password: password)
+            let sql = "SELECT $1::text || '!'"
+            #expect(try exchange(one, ExtendedProtocol.parse("shout", sql) + ExtendedProtocol.sync).types == "1Z")
+            // Same text under the same name from another client: its own statement (shared on the server).
+            #expect(try exchange(two, ExtendedProtocol.parse("shout", sql) + ExtendedProtocol.sync).types == "1Z")
+            // Closing it for one client leaves the other's.
+            #expect(try exchange(one, ExtendedProtocol.closeStatement("shout") + ExtendedProtocol.sync).types == "3Z")
+            let gone = try exchange(one, ExtendedProtocol.bind("a", statement: "shout") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(gone.errors.first?.code == "26000", "\(gone)")
+            let kept = try exchange(two, ExtendedProtocol.bind("b", statement: "shout") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(kept.types == "2DCZ")
+            #expect(kept.rows == ["b!"])
+            // A name unknown to the client stays unknown even though the server holds the text.
+            let never = try exchange(one, ExtendedProtocol.describeStatement("other") + ExtendedProtocol.sync)
+            #expect(never.errors.first?.code == "26000")
+            // Preparing a name twice is refused, as PostgreSQL refuses it.
+            let twice = try exchange(two, ExtendedProtocol.parse("shout", sql) + ExtendedProtocol.sync)
+            #expect(twice.errors.first?.code == "42P05", "\(twice)")
+        }
+
+        @Test func anErrorMidPipelineLeavesNothingHalfPrepared() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let client = try sluice.login(password: password)
+            #expect(try exchange(client, ExtendedProtocol.parse("good", "SELECT 1") + ExtendedProtocol.sync).types == "1Z")
+            // A failing Parse, then messages PostgreSQL skips up to the Sync: a Parse Sluice would
+            // answer itself (the server has the text) and a Describe.
+            let failing = try exchange(client, ExtendedProtocol.parse("bad", "SELEC nonsense") + ExtendedProtocol.parse("again", "SELECT 1")
+                                       + ExtendedProtocol.describeStatement("good") + ExtendedProtocol.sync)
+            #expect(failing.types == "EZ", "\(failing)")
+            #expect(failing.errors.first?.code == "42601")
+            for name in ["bad", "again"] {
+                let missing = try exchange(client, ExtendedProtocol.describeStatement(name) + ExtendedProtocol.sync)
+                #expect(missing.errors.first?.code == "26000", "\(name): \(missing)")
+            }
+            let described = try exchange(client, ExtendedProtocol.describeStatement("good") + ExtendedProtocol.sync)
+            #expect(described.types == "tTZ")
+            #expect(try exchange(client, ExtendedProtocol.parse("again", "SELECT 1") + ExtendedProtocol.sync).types == "1Z")
+        }
+
+        @Test func discardAllForgetsTheClientsStatements() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let client = try sluice.login(password: password)
+            #expect(try exchange(client, ExtendedProtocol.parse("kept", "SELECT 7") + ExtendedProtocol.sync).types == "1Z")
+            #expect(try client.query("DISCARD ALL").error == nil)
+            let gone = try exchange(client, ExtendedProtocol.describeStatement("kept") + ExtendedProtocol.sync)
+            #expect(gone.errors.first?.code == "26000")
+            // The server lost its statements too: preparing again goes to it and works.
+            #expect(try exchange(client, ExtendedProtocol.parse("kept", "SELECT 7") + ExtendedProtocol.sync).types == "1Z")
+            let run = try exchange(client, noParameterBind("kept") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(run.rows == ["7"], "\(run)")
+        }
+
+        @Test func theLeastRecentlyUsedStatementMakesRoom() throws {
+            let sluice = try sluice(["default_pool_size": "1", "max_prepared_statements": "2"])
+            let client = try sluice.login(password: password)
+            for n in 1...4 {
+                #expect(try exchange(client, ExtendedProtocol.parse("s\(n)", "SELECT \(n)") + ExtendedProtocol.sync).types == "1Z")
+            }
+            // s1 and s2 were closed on the server to keep two; each is prepared again when used.
+            for n in [1, 2, 3, 4, 1] {
+                let run = try exchange(client, noParameterBind("s\(n)") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+                #expect(run.types == "2DCZ", "s\(n): \(run)")
+                #expect(run.rows == ["\(n)"])
+            }
+            let onServer = try client.query("SELECT count(*) FROM pg_prepared_statements")
+            #expect(onServer.rows == [["2"]])
+        }
+
+        func noParameterBind(_ statement: String) -> [UInt8] {
+            var writer = MessageWriter()
+            writer.message(FrontendMessageType.bind) { body in
+                body.cString("")
+                body.cString(statement)
+                body.int16(0)
+                body.int16(0)
+                body.int16(0)
+            }
+            return writer.bytes
+        }
+    }
+}
