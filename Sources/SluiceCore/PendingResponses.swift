@@ -8,14 +8,18 @@ import PostgresWire
 /// skips every message up to the next Sync, answering none of them; this mirrors that.
 public struct PendingResponses: Sendable {
     public enum Request: Sendable, Equatable {
+        /// A client's message the server answers as PostgreSQL would without Sluice: the common
+        /// case, with nothing to hide or undo (kept apart so it carries no payload).
+        case plain
         /// A message the server answers with one completion message (ParseComplete,
         /// BindComplete, CloseComplete, RowDescription or NoData, CommandComplete, ...) or an
         /// error. `hidden`: Sluice added it, so its answer is not the client's. `creates`: the
         /// statement a successful Parse puts on the server. `clientName`: the client's statement
         /// name that exists only if this succeeds.
         case answered(hidden: Bool, creates: PreparedStatement?, clientName: String?)
-        /// The answer the client expects for a message Sluice kept from the server.
-        case synthetic([UInt8], clientName: String?)
+        /// The answer the client expects for a message Sluice kept from the server. `undo`: how
+        /// to set the client's name back if PostgreSQL would have skipped the message.
+        case synthetic([UInt8], undo: ClientNameUndo?)
         /// Query or FunctionCall: answered up to ReadyForQuery, skipped after an error.
         case query
         /// Sync: answered by ReadyForQuery; ends the skipping after an error.
@@ -24,8 +28,8 @@ public struct PendingResponses: Sendable {
         public static func == (lhs: Request, rhs: Request) -> Bool {
             switch (lhs, rhs) {
             case let (.answered(h1, c1, n1), .answered(h2, c2, n2)): h1 == h2 && c1 === c2 && n1 == n2
-            case let (.synthetic(b1, n1), .synthetic(b2, n2)): b1 == b2 && n1 == n2
-            case (.query, .query), (.sync, .sync): true
+            case let (.synthetic(b1, u1), .synthetic(b2, u2)): b1 == b2 && u1 == u2
+            case (.plain, .plain), (.query, .query), (.sync, .sync): true
             default: false
             }
         }
@@ -39,20 +43,20 @@ public struct PendingResponses: Sendable {
         public var synthetic: [UInt8] = []
         /// Statements the server turned out not to have: their Parse failed or was skipped.
         public var notCreated: [PreparedStatement] = []
-        /// Client statement names that turned out not to exist.
-        public var clientNamesNotCreated: [String] = []
+        /// Client statement names to set back: their Parse or Close failed or was skipped.
+        public var clientNamesUndone: [ClientNameUndo] = []
 
         public init(forward: Bool = true, synthetic: [UInt8] = [], notCreated: [PreparedStatement] = [],
-                    clientNamesNotCreated: [String] = []) {
+                    clientNamesUndone: [ClientNameUndo] = []) {
             self.forward = forward
             self.synthetic = synthetic
             self.notCreated = notCreated
-            self.clientNamesNotCreated = clientNamesNotCreated
+            self.clientNamesUndone = clientNamesUndone
         }
 
         public static func == (lhs: Handling, rhs: Handling) -> Bool {
             lhs.forward == rhs.forward && lhs.synthetic == rhs.synthetic
-                && lhs.notCreated.elementsEqual(rhs.notCreated, by: ===) && lhs.clientNamesNotCreated == rhs.clientNamesNotCreated
+                && lhs.notCreated.elementsEqual(rhs.notCreated, by: ===) && lhs.clientNamesUndone == rhs.clientNamesUndone
         }
     }
 
@@ -69,9 +73,9 @@ public struct PendingResponses: Sendable {
 
     /// The client expects `answer` for a message Sluice kept back. Returns it when nothing
     /// sent earlier is still unanswered (send it now); otherwise it waits its turn.
-    public mutating func expect(_ answer: [UInt8], clientName: String? = nil) -> [UInt8]? {
+    public mutating func expect(_ answer: [UInt8], undo: ClientNameUndo? = nil) -> [UInt8]? {
         guard !queue.isEmpty else { return answer }
-        queue.append(.synthetic(answer, clientName: clientName))
+        queue.append(.synthetic(answer, undo: undo))
         return nil
     }
 
@@ -91,10 +95,10 @@ public struct PendingResponses: Sendable {
                 _ = queue.popFirst()
                 releaseSynthetic(into: &handling)
             }
-        case .answered(let hidden, let creates, let clientName):
+        case .plain, .answered:
             if type == BackendMessageType.errorResponse {
                 _ = queue.popFirst()
-                undo(creates, clientName, into: &handling)
+                if case .answered(_, let creates, let clientName) = head { undo(creates, clientName, into: &handling) }
                 skipToSync(into: &handling)
             } else if type == BackendMessageType.readyForQuery {
                 // Answers went missing (nothing PostgreSQL does): treat what was pending as
@@ -103,7 +107,7 @@ public struct PendingResponses: Sendable {
                 _ = queue.popFirst()
             } else if Self.completes(type) {
                 _ = queue.popFirst()
-                handling.forward = !hidden
+                if case .answered(true, _, _) = head { handling.forward = false }
                 releaseSynthetic(into: &handling)
             }
         case .synthetic:
@@ -141,14 +145,30 @@ public struct PendingResponses: Sendable {
             _ = queue.popFirst()
             switch head {
             case .answered(_, let creates, let clientName): undo(creates, clientName, into: &handling)
-            case .synthetic(_, let clientName): undo(nil, clientName, into: &handling)
-            case .query, .sync: break
+            case .synthetic(_, let clientUndo): if let clientUndo { handling.clientNamesUndone.append(clientUndo) }
+            case .plain, .query, .sync: break
             }
         }
     }
 
     private func undo(_ statement: PreparedStatement?, _ clientName: String?, into handling: inout Handling) {
         if let statement { handling.notCreated.append(statement) }
-        if let clientName { handling.clientNamesNotCreated.append(clientName) }
+        if let clientName { handling.clientNamesUndone.append(ClientNameUndo(name: clientName, previous: nil)) }
+    }
+}
+
+/// A client's statement name set back to what it named before a Parse or Close that did not
+/// happen: nothing (the name goes), or the statement it had.
+public struct ClientNameUndo: Sendable, Equatable {
+    public let name: String
+    public let previous: PreparedStatement?
+
+    public init(name: String, previous: PreparedStatement?) {
+        self.name = name
+        self.previous = previous
+    }
+
+    public static func == (lhs: ClientNameUndo, rhs: ClientNameUndo) -> Bool {
+        lhs.name == rhs.name && lhs.previous === rhs.previous
     }
 }

@@ -23,7 +23,7 @@ extension ClientConnection {
         case FrontendMessageType.query:
             return .prefix(Self.resetCommandPrefix)
         case FrontendMessageType.execute:
-            server.responses.sent(.answered(hidden: false, creates: nil, clientName: nil))
+            server.responses.sent(.plain)
         case FrontendMessageType.sync:
             server.responses.sent(.sync)
         case FrontendMessageType.functionCall:
@@ -61,7 +61,7 @@ extension ClientConnection {
 
     /// A message sent unchanged that the server answers.
     private func passOn(_ server: ServerConnection) -> MessageStream.Verdict {
-        server.responses.sent(.answered(hidden: false, creates: nil, clientName: nil))
+        server.responses.sent(.plain)
         return .forward
     }
 
@@ -69,14 +69,14 @@ extension ClientConnection {
         if let existing = statements[name] {
             // PostgreSQL refuses a name prepared twice: have the server refuse the statement it holds.
             let added = ensurePrepared(existing, on: server)
-            server.responses.sent(.answered(hidden: false, creates: nil, clientName: nil))
+            server.responses.sent(.plain)
             return .replace(added + ExtendedQueryMessage.parse(name: existing.serverName, definition: definition), count: messageLength)
         }
         let statement = worker.registeredStatement(definition)
         statements[name] = statement
         if server.statements.use(statement) {
             worker.statementCounts.hits += 1
-            if let answer = server.responses.expect(ExtendedQueryMessage.parseComplete, clientName: name) {
+            if let answer = server.responses.expect(ExtendedQueryMessage.parseComplete, undo: ClientNameUndo(name: name, previous: nil)) {
                 connection.send(answer)
             }
             return .drop
@@ -96,7 +96,7 @@ extension ClientConnection {
         // An unknown name goes on unchanged: PostgreSQL then reports that it does not exist.
         guard let statement = statements[name] else { return passOn(server) }
         let added = ensurePrepared(statement, on: server)
-        server.responses.sent(.answered(hidden: false, creates: nil, clientName: nil))
+        server.responses.sent(.plain)
         let start = ExtendedQueryMessage.bindPrefix(length: 4 + body.length, portal: body.copy(0..<portalEnd),
                                                     oldNameLength: nameEnd - portalEnd - 1, statement: statement.serverName)
         return .replace(added + start, count: 5 + nameEnd + 1)
@@ -105,15 +105,16 @@ extension ClientConnection {
     private func describe(_ name: String, messageLength: Int, server: ServerConnection) -> MessageStream.Verdict {
         guard let statement = statements[name] else { return passOn(server) }
         let added = ensurePrepared(statement, on: server)
-        server.responses.sent(.answered(hidden: false, creates: nil, clientName: nil))
+        server.responses.sent(.plain)
         return .replace(added + ExtendedQueryMessage.describeStatement(statement.serverName), count: messageLength)
     }
 
     /// Closing affects only this client's name; the shared statement stays on the servers.
     /// Closing a name that does not exist is no error in PostgreSQL either.
     private func close(_ name: String, server: ServerConnection) -> MessageStream.Verdict {
-        statements[name] = nil
-        if let answer = server.responses.expect(ExtendedQueryMessage.closeComplete) {
+        let previous = statements.removeValue(forKey: name)
+        let undo = previous.map { ClientNameUndo(name: name, previous: $0) }
+        if let answer = server.responses.expect(ExtendedQueryMessage.closeComplete, undo: undo) {
             connection.send(answer)
         }
         return .drop
@@ -141,15 +142,21 @@ extension ClientConnection {
     /// Enough of a Query to recognise DISCARD ALL and DEALLOCATE [PREPARE] ALL.
     static let resetCommandPrefix = 64
 
-    /// True for a query that drops every prepared statement of the session.
+    /// True for a query that drops every prepared statement of the session. Looks at the first
+    /// letter in place, so other queries cost no copy.
     static func isStatementReset(_ body: MessageBody) -> Bool {
+        var start = 0
+        while start < body.count, [UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r")].contains(body.byte(at: start)) {
+            start += 1
+        }
+        guard start < body.count, body.byte(at: start) | 0x20 == UInt8(ascii: "d") else { return false }
         let words = String(decoding: body.bytes.prefix { $0 != 0 && $0 != UInt8(ascii: ";") }, as: UTF8.self)
             .lowercased().split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
         return words == ["discard", "all"] || words == ["deallocate", "all"] || words == ["deallocate", "prepare", "all"]
     }
 
-    /// Undoes what a failed or skipped Parse would have created.
-    func forgetStatements(_ names: [String]) {
-        for name in names { statements[name] = nil }
+    /// Sets names back after a Parse or Close that failed or that PostgreSQL skipped.
+    func undoStatementNames(_ undone: [ClientNameUndo]) {
+        for undo in undone { statements[undo.name] = undo.previous }
     }
 }

@@ -147,7 +147,7 @@ final class ServerConnection: ConnectionDelegate {
             if client.mapsStatements {
                 let handling = self.responses.received(type)
                 for statement in handling.notCreated { self.statements.remove(statement) }
-                client.forgetStatements(handling.clientNamesNotCreated)
+                client.undoStatementNames(handling.clientNamesUndone)
                 if !handling.forward || !handling.synthetic.isEmpty {
                     self.pendingHandling = handling
                     return .whole

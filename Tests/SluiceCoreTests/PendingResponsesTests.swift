@@ -5,7 +5,7 @@ import Testing
 /// The answers of a server matched to what was sent, message type by message type.
 @Suite struct PendingResponsesTests {
     let statement = PreparedStatement(id: 1, definition: Array("SELECT 1\0\0\0".utf8))
-    let plain = PendingResponses.Request.answered(hidden: false, creates: nil, clientName: nil)
+    let plain = PendingResponses.Request.plain
     let parseComplete = ExtendedQueryMessage.parseComplete
     let closeComplete = ExtendedQueryMessage.closeComplete
 
@@ -40,7 +40,7 @@ import Testing
         var pending = PendingResponses()
         pending.sent(plain)   // Bind of an earlier statement
         pending.sent(plain)   // Execute
-        #expect(pending.expect(parseComplete, clientName: "s2") == nil, "the Bind and Execute are not answered yet")
+        #expect(pending.expect(parseComplete, undo: ClientNameUndo(name: "s2", previous: nil)) == nil, "the Bind and Execute are not answered yet")
         pending.sent(plain)   // Bind of s2
         pending.sent(.sync)
         #expect(answers(&pending, "2DC2Z").client == "2DC12Z")
@@ -64,8 +64,9 @@ import Testing
         let other = PreparedStatement(id: 2, definition: Array("SELECT 2\0\0\0".utf8))
         var pending = PendingResponses()
         pending.sent(.answered(hidden: false, creates: statement, clientName: "first"))  // fails
-        #expect(pending.expect(parseComplete, clientName: "kept back") == nil)
+        #expect(pending.expect(parseComplete, undo: ClientNameUndo(name: "kept back", previous: nil)) == nil)
         pending.sent(.answered(hidden: true, creates: other, clientName: nil))  // skipped
+        #expect(pending.expect(closeComplete, undo: ClientNameUndo(name: "closed", previous: statement)) == nil)
         pending.sent(plain)   // Bind, skipped
         pending.sent(.sync)
         pending.sent(plain)   // after the Sync: answered again
@@ -73,7 +74,9 @@ import Testing
         let result = answers(&pending, "EZ2Z")
         #expect(result.client == "EZ2Z")
         #expect(result.handlings[0].notCreated.map(\.serverName) == ["sluice_1", "sluice_2"])
-        #expect(result.handlings[0].clientNamesNotCreated == ["first", "kept back"])
+        #expect(result.handlings[0].clientNamesUndone == [ClientNameUndo(name: "first", previous: nil),
+                                                          ClientNameUndo(name: "kept back", previous: nil),
+                                                          ClientNameUndo(name: "closed", previous: statement)])
         #expect(pending.isEmpty)
     }
 

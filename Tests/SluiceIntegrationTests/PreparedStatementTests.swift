@@ -124,9 +124,10 @@ extension IntegrationTests {
             let client = try sluice.login(password: password)
             #expect(try exchange(client, ExtendedProtocol.parse("good", "SELECT 1") + ExtendedProtocol.sync).types == "1Z")
             // A failing Parse, then messages PostgreSQL skips up to the Sync: a Parse Sluice would
-            // answer itself (the server has the text) and a Describe.
+            // answer itself (the server has the text), a Close Sluice would answer, and a Describe.
             let failing = try exchange(client, ExtendedProtocol.parse("bad", "SELEC nonsense") + ExtendedProtocol.parse("again", "SELECT 1")
-                                       + ExtendedProtocol.describeStatement("good") + ExtendedProtocol.sync)
+                                       + ExtendedProtocol.closeStatement("good") + ExtendedProtocol.describeStatement("good")
+                                       + ExtendedProtocol.sync)
             #expect(failing.types == "EZ", "\(failing)")
             #expect(failing.errors.first?.code == "42601")
             for name in ["bad", "again"] {
