@@ -12,8 +12,9 @@ import Synchronization
 /// A client stays on the worker that accepted it. A server moves to its client's worker when
 /// it is checked out (its socket leaves one epoll and joins the other), so a linked pair is
 /// always served by one thread and no message crosses threads on the hot path. What the
-/// workers share (`SharedState`: the pools, cancel keys, pool defaults) sits behind one lock,
-/// taken for a checkout, a checkin and a login; everything else belongs to one worker.
+/// workers share (`SharedState`: the pools, cancel keys, pool defaults, prepared-statement
+/// definitions) sits behind one lock, taken for a checkout, a checkin, a login and a client's
+/// named Parse; everything else belongs to one worker.
 public final class Pooler: @unchecked Sendable {
     // @unchecked: after `init` the only mutable state reached from several threads is `shared`
     // (behind its lock) and each worker's, which only its own thread touches (others post to it);
