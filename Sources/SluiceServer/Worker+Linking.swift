@@ -64,12 +64,13 @@ extension Worker {
 
     /// `SET` statements for every tracked setting whose value on the server differs from what
     /// the client should see: its startup value, else the pool's default.
+    /// (Runs at every checkout: the names are looked at only where the values differ.)
     private func parameterStatements(client: ClientConnection, server: ServerConnection) -> [String] {
         var statements: [String] = []
-        for (index, name) in trackedParameters.names.enumerated() {
+        for index in client.wantedValues.indices {
             guard let target = client.wantedValues[index] ?? server.defaultValues[index],
                   server.trackedValues[index] != target else { continue }
-            statements.append("SET \(sqlIdentifier(name)) = \(sqlLiteral(target))")
+            statements.append("SET \(sqlIdentifier(trackedParameters.names[index])) = \(sqlLiteral(target))")
             server.trackedValues[index] = target
         }
         return statements

@@ -39,10 +39,7 @@ extension IntegrationTests {
         }
 
         @Test func pgbenchPreparedTwentyClientsOverTwoServers() throws {
-            try cluster.psql("DROP TABLE IF EXISTS pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history", database: "app")
-            let initialize = try Tools.pgbench(["-i", "-s", "1", "-q", "-h", cluster.socketDirectory, "-p", String(cluster.port), "-U", "postgres", "app"])
-            #expect(initialize.status == 0, "\(initialize.stderr)")
-            _ = try cluster.psql("GRANT ALL ON ALL TABLES IN SCHEMA public TO app", database: "app")
+            try Clusters.pgbenchTables(cluster)
             let sluice = try sluice()
             // -S: one statement per transaction. (pgbench prepares synchronously, so with explicit
             // transactions and more clients per pgbench thread than servers it would wait on itself.)

@@ -18,12 +18,6 @@ extension IntegrationTests {
         }
 
 
-        func pgbenchTables() throws {
-            let initialize = try Tools.pgbench(["-i", "-s", "1", "-q", "-h", cluster.socketDirectory, "-p", String(cluster.port), "-U", "postgres", "app"])
-            #expect(initialize.status == 0, "\(initialize.stderr)")
-            _ = try cluster.psql("GRANT ALL ON ALL TABLES IN SCHEMA public TO app", database: "app")
-        }
-
         /// Samples how many server connections PostgreSQL sees from Sluice while `body` runs.
         func peakBackends(during body: () throws -> Void) rethrows -> Int {
             let peak = Locked(0)
@@ -43,7 +37,7 @@ extension IntegrationTests {
 
         @Test(arguments: ["simple", "extended"])
         func pgbenchHundredClientsOverFiveServers(mode: String) throws {
-            try pgbenchTables()
+            try Clusters.pgbenchTables(cluster)
             let sluice = try sluice(["default_pool_size": "5"])
             var run: ProcessRunner.Output?
             let peak = try peakBackends {
@@ -264,7 +258,7 @@ extension IntegrationTests {
         }
 
         @Test func reloadChangesPoolSizeWhilePgbenchRuns() throws {
-            try pgbenchTables()
+            try Clusters.pgbenchTables(cluster)
             let sluice = try sluice(["default_pool_size": "2"])
             let config = try String(contentsOfFile: sluice.configPath, encoding: .utf8)
             Thread {

@@ -28,6 +28,13 @@ enum Clusters {
         }
     }
 
+    /// pgbench's tables at scale 1 in `app`, readable and writable by the `app` role.
+    static func pgbenchTables(_ cluster: LocalCluster) throws {
+        let initialize = try Tools.pgbench(["-i", "-s", "1", "-q", "-h", cluster.socketDirectory, "-p", String(cluster.port), "-U", "postgres", "app"])
+        guard initialize.status == 0 else { throw HarnessError("pgbench -i failed: \(initialize.stderr)") }
+        _ = try cluster.psql("GRANT ALL ON ALL TABLES IN SCHEMA public TO app", database: "app")
+    }
+
     /// The role's secret as PostgreSQL stores it (a SCRAM verifier or an md5 hash).
     static func storedSecret(_ cluster: LocalCluster, role: String = "app") throws -> String {
         try cluster.psql("SELECT rolpassword FROM pg_authid WHERE rolname = '\(role)'")
