@@ -165,6 +165,44 @@ extension IntegrationTests {
             #expect(onServer.rows == [["2"]])
         }
 
+        /// A Parse larger than Sluice's read buffer, and a Bind whose parameter is a megabyte: the
+        /// first is read whole into a larger buffer, the second is rewritten in its first bytes.
+        @Test func largeParseAndLargeBindOfNamedStatements() throws {
+            let sluice = try sluice()
+            let client = try sluice.login(password: password)
+            let padding = String(repeating: "x", count: 40_000)
+            let parsed = try exchange(client, ExtendedProtocol.parse("long", "SELECT length($1::text) + length('\(padding)')") + ExtendedProtocol.sync)
+            #expect(parsed.types == "1Z", "\(parsed)")
+            let value = String(repeating: "y", count: 1_000_000)
+            let run = try exchange(client, ExtendedProtocol.bind(value, statement: "long") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(run.types == "2DCZ", "\(run.errors)")
+            #expect(run.rows == ["\(1_000_000 + 40_000)"])
+        }
+
+        /// When the statement cannot be prepared again on another server (its table is gone), the
+        /// client gets PostgreSQL's error for its Bind, and nothing is left half done.
+        @Test func aStatementThatCannotBePreparedAgainFailsItsBind() throws {
+            let sluice = try sluice()
+            try cluster.psql("DROP TABLE IF EXISTS vanishing; CREATE TABLE vanishing (n int); INSERT INTO vanishing VALUES (5); GRANT ALL ON vanishing TO app", database: "app")
+            let client = try sluice.login(password: password)
+            let holder = try sluice.login(password: password)
+            #expect(try exchange(client, ExtendedProtocol.parse("read", "SELECT n FROM vanishing") + ExtendedProtocol.sync).types == "1Z")
+            let first = try backendPID(client)
+            #expect(try holder.query("BEGIN").error == nil)
+            #expect(try backendPID(holder) == first)
+            try cluster.psql("DROP TABLE vanishing", database: "app")
+            let failed = try exchange(client, noParameterBind("read") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(failed.types == "EZ", "\(failed)")
+            #expect(failed.errors.first?.code == "42P01")
+            #expect(try backendPID(client) != first)
+            // The client's name still stands for the statement, as it would on PostgreSQL; the
+            // other server did not record it, so it is tried again there, with the same answer.
+            let again = try exchange(client, noParameterBind("read") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(again.errors.first?.code == "42P01", "\(again)")
+            #expect(try client.query("SELECT 1").rows == [["1"]])
+            #expect(try holder.query("COMMIT").error == nil)
+        }
+
         func noParameterBind(_ statement: String) -> [UInt8] {
             var writer = MessageWriter()
             writer.message(FrontendMessageType.bind) { body in
