@@ -179,6 +179,9 @@ final class ClientConnection: ConnectionDelegate {
             reject(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from client"))
         } else if case .needsRoom(let size) = outcome {
             connection.enlargeInput(toHold: size)
+        } else if case .tooLarge(let size) = outcome {
+            reject(ErrorFields(code: SQLState.programLimitExceeded,
+                               message: "a \(size)-byte Parse, Describe or Close is more than Sluice reads whole (\(stream.maximumInspectedLength) bytes)"))
         }
     }
 }

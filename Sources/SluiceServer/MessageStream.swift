@@ -42,6 +42,8 @@ struct MessageStream {
         /// A message the owner must see is larger than the buffer: give the connection a
         /// buffer of at least this many bytes and scan again when more has arrived.
         case needsRoom(Int)
+        /// A message the owner must see whole is longer than `maximumInspectedLength`.
+        case tooLarge(Int)
         /// A header no PostgreSQL peer would send: close the connection.
         case malformed
     }
@@ -89,7 +91,7 @@ struct MessageStream {
                 remainingPassThrough = 1 + length
                 continue
             case .whole:
-                guard length <= maximumInspectedLength else { outcome = .malformed; break scanning }
+                guard length <= maximumInspectedLength else { outcome = .tooLarge(1 + length); break scanning }
                 seen = length - 4
             case .prefix(let count):
                 seen = min(count, length - 4)
@@ -157,8 +159,10 @@ struct MessageStream {
             case .dropAndStop: .dropAndStop
             }
         }, forward: { _, _ in })
-        if case .needsRoom = outcome { return .malformed }
-        return outcome
+        switch outcome {
+        case .needsRoom, .tooLarge: return .malformed
+        default: return outcome
+        }
     }
 }
 

@@ -171,13 +171,16 @@ final class ServerConnection: ConnectionDelegate {
         })
         isMidMessage = stream.remainingPassThrough > 0
         if blocked { connection?.pauseReading() }
-        if outcome == .malformed {
+        switch outcome {
+        case .malformed, .tooLarge:
             fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))
-        } else if case .needsRoom(let size) = outcome {
+            return
+        case .needsRoom(let size):
             connection?.enlargeInput(toHold: size)
-        } else if readyForQuery {
-            worker.readyForQuery(client, self)
+        case .consumed, .stopped:
+            break
         }
+        if readyForQuery { worker.readyForQuery(client, self) }
     }
 
     private func noteReadyForQuery(_ status: UInt8?) {

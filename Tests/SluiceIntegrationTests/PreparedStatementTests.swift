@@ -179,6 +179,26 @@ extension IntegrationTests {
             #expect(run.rows == ["\(1_000_000 + 40_000)"])
         }
 
+        @Test func aParseTooLargeToReadWholeEndsItsClientWithAClearError() throws {
+            let sluice = try sluice()
+            let client = try RawClient(port: sluice.port)
+            guard case .ready = try client.login(user: "app", database: "app", password: password) else {
+                Issue.record("login failed")
+                return
+            }
+            client.send(ExtendedProtocol.parse("huge", "SELECT '" + String(repeating: "z", count: 1_100_000) + "'") + ExtendedProtocol.sync)
+            // Sluice answers and closes while bytes of the Parse are still arriving, so the kernel
+            // may reset the connection before the client reads the answer; the log has it either way.
+            var error: ErrorFields?
+            while let (type, body) = try? client.readMessage() {
+                if type == BackendMessageType.errorResponse { error = ErrorFields(body: body) }
+            }
+            #expect(error == nil || error?.code == "54000", "\(String(describing: error))")
+            #expect(sluice.log().contains("(54000)"), "\(sluice.log())")
+            let next = try sluice.login(password: password)
+            #expect(try next.query("SELECT 1").rows == [["1"]])
+        }
+
         /// When the statement cannot be prepared again on another server (its table is gone), the
         /// client gets PostgreSQL's error for its Bind, and nothing is left half done.
         @Test func aStatementThatCannotBePreparedAgainFailsItsBind() throws {
