@@ -77,6 +77,11 @@ extension Worker {
         for action in actions {
             switch action {
             case .assign(let serverID, let clientID, let loop):
+                // The usual case, handled here without building a closure to post.
+                guard loop != index else {
+                    handOver(serverID, to: clientID)
+                    continue
+                }
                 onWorker(loop) { $0.handOver(serverID, to: clientID) }
             case .open(let key):
                 openServer(for: key)
