@@ -24,15 +24,6 @@ public struct PendingResponses: Sendable {
         case query
         /// Sync: answered by ReadyForQuery; ends the skipping after an error.
         case sync
-
-        public static func == (lhs: Request, rhs: Request) -> Bool {
-            switch (lhs, rhs) {
-            case let (.answered(h1, c1, n1), .answered(h2, c2, n2)): h1 == h2 && c1 === c2 && n1 == n2
-            case let (.synthetic(b1, u1), .synthetic(b2, u2)): b1 == b2 && u1 == u2
-            case (.plain, .plain), (.query, .query), (.sync, .sync): true
-            default: false
-            }
-        }
     }
 
     /// What to do with one message from the server.
@@ -52,11 +43,6 @@ public struct PendingResponses: Sendable {
             self.synthetic = synthetic
             self.notCreated = notCreated
             self.clientNamesUndone = clientNamesUndone
-        }
-
-        public static func == (lhs: Handling, rhs: Handling) -> Bool {
-            lhs.forward == rhs.forward && lhs.synthetic == rhs.synthetic
-                && lhs.notCreated.elementsEqual(rhs.notCreated, by: ===) && lhs.clientNamesUndone == rhs.clientNamesUndone
         }
     }
 
@@ -166,9 +152,5 @@ public struct ClientNameUndo: Sendable, Equatable {
     public init(name: String, previous: PreparedStatement?) {
         self.name = name
         self.previous = previous
-    }
-
-    public static func == (lhs: ClientNameUndo, rhs: ClientNameUndo) -> Bool {
-        lhs.name == rhs.name && lhs.previous === rhs.previous
     }
 }

@@ -1,7 +1,7 @@
 /// A statement some client prepared by name: its definition (the query text and parameter
 /// types, as Parse carries them) and the one name Sluice gives it on every server, so that
 /// clients preparing the same definition share it.
-public final class PreparedStatement: Sendable {
+public final class PreparedStatement: Sendable, Equatable {
     public let definition: [UInt8]
     public let serverName: String
 
@@ -9,6 +9,9 @@ public final class PreparedStatement: Sendable {
         self.definition = definition
         serverName = "sluice_\(id)"
     }
+
+    /// One object per statement (the registry's), so identity is equality.
+    public static func == (lhs: PreparedStatement, rhs: PreparedStatement) -> Bool { lhs === rhs }
 }
 
 /// Every distinct definition clients have prepared, each with its statement. Bounded: past

@@ -146,12 +146,10 @@ extension ClientConnection {
     /// letter in place, so other queries cost no copy.
     static func isStatementReset(_ body: MessageBody) -> Bool {
         var start = 0
-        while start < body.count, [UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r")].contains(body.byte(at: start)) {
-            start += 1
-        }
+        while start < body.count, isWhitespace(body.byte(at: start)) { start += 1 }
         guard start < body.count, body.byte(at: start) | 0x20 == UInt8(ascii: "d") else { return false }
         let words = String(decoding: body.bytes.prefix { $0 != 0 && $0 != UInt8(ascii: ";") }, as: UTF8.self)
-            .lowercased().split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
+            .lowercased().split(whereSeparator: { $0.asciiValue.map(isWhitespace) ?? false })
         return words == ["discard", "all"] || words == ["deallocate", "all"] || words == ["deallocate", "prepare", "all"]
     }
 
@@ -159,4 +157,8 @@ extension ClientConnection {
     func undoStatementNames(_ undone: [ClientNameUndo]) {
         for undo in undone { statements[undo.name] = undo.previous }
     }
+}
+
+private func isWhitespace(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
 }

@@ -119,11 +119,10 @@ struct SharedState {
     /// The latest ClientKey each user proved with SCRAM, for logging in to PostgreSQL as that user.
     var passThroughKeys: [String: [UInt8]] = [:]
     /// Which client holds each cancel key Sluice gave out (the ID names the client's worker).
+    /// Every connected client holds one, so its count is the client count for max_client_conn.
     var clientsByCancelKey: [BackendKey: ClientID] = [:]
     /// Every statement definition clients prepared by name, for sharing them across clients.
     var statements = StatementRegistry()
-    /// Clients connected to any worker, for max_client_conn.
-    var clientCount = 0
     /// Workers that have no client left while stopping.
     var stoppedWorkers = 0
 }

@@ -71,7 +71,6 @@ final class Worker {
         )
         let id = ClientID(pooler.newID(), loop: index)
         let cancelKey = pooler.shared.withLock { shared in
-            shared.clientCount += 1
             let key = Self.newCancelKey(unlike: shared.clientsByCancelKey)
             shared.clientsByCancelKey[key] = id
             return key
@@ -105,7 +104,7 @@ final class Worker {
         if stopping {
             return ErrorFields(code: SQLState.cannotConnectNow, message: "the pooler is shutting down")
         }
-        if pooler.shared.withLock({ $0.clientCount }) > configuration.settings.maxClientConn {
+        if pooler.shared.withLock({ $0.clientsByCancelKey.count }) > configuration.settings.maxClientConn {
             return ErrorFields(code: SQLState.tooManyConnections, message: "no more connections allowed (max_client_conn)")
         }
         return nil
@@ -113,10 +112,7 @@ final class Worker {
 
     func forget(_ client: ClientConnection) {
         clients[client.id] = nil
-        pooler.shared.withLock { shared in
-            shared.clientCount -= 1
-            if shared.clientsByCancelKey[client.cancelKey] == client.id { shared.clientsByCancelKey[client.cancelKey] = nil }
-        }
+        pooler.shared.withLock { $0.clientsByCancelKey[client.cancelKey] = nil }
         if stopping && clients.isEmpty { reportNoClients() }
     }
 
