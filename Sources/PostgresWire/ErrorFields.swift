@@ -5,6 +5,8 @@ public struct ErrorFields: Sendable, Equatable, Error, CustomStringConvertible {
     public var message: String
     public var detail: String?
     public var hint: String?
+    /// The server function that raised it (field R), which unlike the message is never translated.
+    public var routine: String?
 
     public init(severity: String = "FATAL", code: String, message: String, detail: String? = nil, hint: String? = nil) {
         self.severity = severity
@@ -33,6 +35,7 @@ public struct ErrorFields: Sendable, Equatable, Error, CustomStringConvertible {
             detail: fields[UInt8(ascii: "D")],
             hint: fields[UInt8(ascii: "H")]
         )
+        routine = fields[UInt8(ascii: "R")]
     }
 
     /// An ErrorResponse (or, with `type` 'N', a NoticeResponse) carrying these fields.

@@ -65,6 +65,19 @@ public struct PendingResponses: Sendable {
         return nil
     }
 
+    /// True when exactly one Sync waits, as the last request: nothing sent after it will answer.
+    public var endsAtItsOnlySync: Bool {
+        let requests = queue.elements
+        return requests.last == .sync && requests.dropLast().allSatisfy { $0 != .sync && $0 != .query }
+    }
+
+    /// The requests still waiting go to the server again, behind `first`.
+    public mutating func resend(behind first: [Request]) {
+        var requeued = FIFOQueue<Request>()
+        for request in first + queue.removeAll() { requeued.append(request) }
+        queue = requeued
+    }
+
     /// A message of `type` arrived from the server.
     public mutating func received(_ type: UInt8) -> Handling {
         var handling = Handling()

@@ -44,6 +44,12 @@ public final class IOBuffer {
         return [UInt8](UnsafeRawBufferPointer(start: storage + readIndex + offset, count: count))
     }
 
+    /// Appends `count` unread bytes starting `offset` past the read index to `array`.
+    public func appendBytes(at offset: Int, count: Int, to array: inout [UInt8]) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= readableCount, "IOBuffer read out of bounds")
+        array.append(contentsOf: UnsafeRawBufferPointer(start: storage + readIndex + offset, count: count))
+    }
+
     public func consume(_ count: Int) {
         precondition(count >= 0 && count <= readableCount, "IOBuffer consume out of bounds")
         readIndex += count

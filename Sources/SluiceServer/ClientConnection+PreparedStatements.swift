@@ -76,6 +76,7 @@ extension ClientConnection {
         statements[name] = statement
         if server.statements.use(statement) {
             worker.statementCounts.hits += 1
+            server.staleRetry.clientPrepared(statement)
             if let answer = server.responses.expect(ExtendedQueryMessage.parseComplete, undo: ClientNameUndo(name: name, previous: nil)) {
                 connection.send(answer)
             }
@@ -123,7 +124,10 @@ extension ClientConnection {
     /// The messages that prepare `statement` on `server` first, if it lacks it; their answers
     /// are hidden from the client.
     private func ensurePrepared(_ statement: PreparedStatement, on server: ServerConnection) -> [UInt8] {
-        guard !server.statements.use(statement) else { return [] }
+        guard !server.statements.use(statement) else {
+            server.staleRetry.uses(statement)
+            return []
+        }
         worker.statementCounts.reprepares += 1
         let closing = evictIfFull(server, for: statement)
         server.responses.sent(.answered(hidden: true, creates: statement, clientName: nil))

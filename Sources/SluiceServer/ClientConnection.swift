@@ -168,8 +168,10 @@ final class ClientConnection: ConnectionDelegate {
             }
             return mapStatements(type, body, server: server)
         }, forward: { offset, count in
+            if mapsStatements { server.staleRetry.record(count) { input.appendBytes(at: offset, count: count, to: &$0) } }
             if !serverConnection.send(from: input, offset: offset, count: count) { blocked = true }
         }, insert: { bytes in
+            if mapsStatements { server.staleRetry.record(bytes.count) { $0 += bytes } }
             if !serverConnection.send(bytes) { blocked = true }
         })
         if blocked { connection.pauseReading() }

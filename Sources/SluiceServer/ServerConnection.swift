@@ -49,6 +49,9 @@ final class ServerConnection: ConnectionDelegate {
     var responses = PendingResponses()
     /// The statements Sluice has prepared on this server for clients.
     var statements: ServerStatementCache
+    /// What went to the server since it last answered everything, should a stale plan make
+    /// Sluice send it again.
+    var staleRetry = StaleStatementRetry()
     /// How to handle the server message being read, decided from its header.
     private var pendingHandling: PendingResponses.Handling?
     var connectTimer: TimerID?
@@ -145,19 +148,21 @@ final class ServerConnection: ConnectionDelegate {
         var readyForQuery = false
         let outcome = stream.scan(input, decide: { type, _ in
             if client.mapsStatements {
-                let handling = self.responses.received(type)
-                for statement in handling.notCreated { self.statements.remove(statement) }
-                client.undoStatementNames(handling.clientNamesUndone)
-                if !handling.forward || !handling.synthetic.isEmpty {
-                    self.pendingHandling = handling
+                if type == BackendMessageType.errorResponse && self.staleRetry.mayRetry
+                    || type == BackendMessageType.readyForQuery && self.staleRetry.awaitsReadyForQuery
+                    || type == BackendMessageType.parameterDescription && self.staleRetry.repeatsParameterDescription {
                     return .whole
                 }
+                self.staleRetry.received(type)
+                if self.matchToRequests(type, client) { return .whole }
             }
             return type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus ? .whole : .pass
         }, inspect: { type, body in
+            if client.mapsStatements, let verdict = self.retryStalePipeline(type, body, client) { return verdict }
             if type == BackendMessageType.readyForQuery {
                 readyForQuery = true
                 self.noteReadyForQuery(body.firstByte)
+                if client.mapsStatements { self.pipelineEnded() }
             } else if type == BackendMessageType.parameterStatus, let parameter = self.noteParameterStatus(body.bytes) {
                 client.remember(parameter)
             }
@@ -181,6 +186,48 @@ final class ServerConnection: ConnectionDelegate {
             break
         }
         if readyForQuery { worker.readyForQuery(client, self) }
+    }
+
+    /// Matches a message to the request it answers (`PendingResponses`); true when its handling
+    /// (kept in `pendingHandling`) needs the message whole.
+    private func matchToRequests(_ type: UInt8, _ client: ClientConnection) -> Bool {
+        let handling = responses.received(type)
+        for statement in handling.notCreated { statements.remove(statement) }
+        client.undoStatementNames(handling.clientNamesUndone)
+        guard !handling.forward || !handling.synthetic.isEmpty else { return false }
+        pendingHandling = handling
+        return true
+    }
+
+    /// Handles the stale-plan error `StaleStatementRetry` retries, the ReadyForQuery after it
+    /// and a repeated ParameterDescription; nil for every other message. The error is dropped;
+    /// at the ReadyForQuery the statement is closed and prepared again, and the pipeline sent
+    /// again.
+    private func retryStalePipeline(_ type: UInt8, _ body: MessageBody, _ client: ClientConnection) -> MessageStream.Verdict? {
+        if type == BackendMessageType.parameterDescription && staleRetry.repeatsParameterDescription {
+            staleRetry.skippedParameterDescription()
+            return .drop
+        }
+        if type == BackendMessageType.readyForQuery && staleRetry.awaitsReadyForQuery {
+            guard let (statement, pipeline) = staleRetry.takeRetry() else { return nil }
+            worker.statementCounts.staleRetries += 1
+            responses.resend(behind: [.answered(hidden: true, creates: nil, clientName: nil),
+                                      .answered(hidden: true, creates: statement, clientName: nil)])
+            connection?.send(ExtendedQueryMessage.closeStatement(statement.serverName)
+                + ExtendedQueryMessage.parse(name: statement.serverName, definition: statement.definition) + pipeline)
+            return .drop
+        }
+        guard type == BackendMessageType.errorResponse, staleRetry.mayRetry else { return nil }
+        if staleRetry.retries(after: ErrorFields(body: body.bytes), pending: responses) { return .drop }
+        staleRetry.received(type)
+        _ = matchToRequests(type, client)
+        return nil
+    }
+
+    /// After a ReadyForQuery: a server that answered everything outside a transaction starts a
+    /// pipeline that may be sent again; anything else cannot be.
+    private func pipelineEnded() {
+        if outstandingSyncs == 0 && transactionStatus == .idle { staleRetry.restart() } else { staleRetry.stop() }
     }
 
     private func noteReadyForQuery(_ status: UInt8?) {

@@ -46,7 +46,7 @@ extension Worker {
     func finishStopping() {
         let counts = statementCounts
         if counts.prepares + counts.hits > 0 {
-            logger.info("loop \(index) prepared statements: \(counts.prepares) prepared, \(counts.hits) found prepared, \(counts.reprepares) prepared again on another server, \(counts.evictions) evicted")
+            logger.info("loop \(index) prepared statements: \(counts.prepares) prepared, \(counts.hits) found prepared, \(counts.reprepares) prepared again on another server, \(counts.evictions) evicted, \(counts.staleRetries) retried after a stale plan")
         }
         for server in servers.values { server.close() }
         servers = [:]

@@ -10,6 +10,7 @@ extension Worker {
     func link(_ client: ClientConnection, to server: ServerConnection) {
         client.state = .linked(server)
         server.state = .linked(client)
+        server.staleRetry.restart()
         let settings = configuration.settings
         let checkQuery = settings.serverCheckQuery
         guard !checkQuery.isEmpty, MonotonicClock.now() - server.idleSince > settings.serverCheckDelay else {

@@ -157,4 +157,6 @@ struct PreparedStatementCounts {
     var hits = 0
     /// Statements closed on a server to stay within max_prepared_statements.
     var evictions = 0
+    /// Pipelines sent again after a shared statement's plan had gone stale (`StaleStatementRetry`).
+    var staleRetries = 0
 }

@@ -29,11 +29,13 @@ import PostgresWire
     }
 
     @Test func decodesWhatPostgreSQLSends() {
-        // PostgreSQL also sends file, line and routine, and the non-localized severity in V.
+        // PostgreSQL also sends file and line (not kept), the routine, and the non-localized severity in V.
         let body = cstrField("S", "FATAL") + cstrField("V", "FATAL") + cstrField("C", "3D000")
             + cstrField("M", "database \"x\" does not exist") + cstrField("F", "postinit.c") + cstrField("L", "941")
             + cstrField("R", "InitPostgres") + [0]
-        #expect(ErrorFields(body: body) == ErrorFields(code: "3D000", message: "database \"x\" does not exist"))
+        var expected = ErrorFields(code: "3D000", message: "database \"x\" does not exist")
+        expected.routine = "InitPostgres"
+        #expect(ErrorFields(body: body) == expected)
     }
 
     @Test func localizedSeverityFallsBackToS() {

@@ -223,6 +223,57 @@ extension IntegrationTests {
             #expect(try holder.query("COMMIT").error == nil)
         }
 
+        /// After ALTER TABLE changes what `SELECT *` returns, a client preparing that text afresh
+        /// gets the new columns, as it would from PostgreSQL, although the server's shared copy
+        /// is stale: Sluice prepares it again and sends the pipeline once more. A client whose
+        /// statement predates the change gets PostgreSQL's own error until then.
+        @Test(arguments: ["bind", "describe"])
+        func aFreshParseAfterDDLIsRetriedOnceTransparently(firstUse: String) throws {
+            let table = "widened_\(firstUse)"
+            try cluster.psql("DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (a int); INSERT INTO \(table) VALUES (1); GRANT ALL ON \(table) TO app", database: "app")
+            let sluice = try sluice(["default_pool_size": "1"])
+            let early = try sluice.login(password: password)
+            let late = try sluice.login(password: password)
+            let sql = "SELECT * FROM \(table)"
+            let before = try exchange(early, ExtendedProtocol.parse("all", sql) + noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(before.types == "12DCZ", "\(before)")
+            try cluster.psql("ALTER TABLE \(table) ADD COLUMN b text DEFAULT 'new'", database: "app")
+            let stale = try exchange(early, noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(stale.types == "EZ", "\(stale)")
+            #expect(stale.errors.first?.code == "0A000")
+
+            let use = firstUse == "bind"
+                ? noParameterBind("all") + ExtendedProtocol.execute()
+                : ExtendedProtocol.describeStatement("all") + noParameterBind("all") + ExtendedProtocol.execute()
+            let fresh = try exchange(late, ExtendedProtocol.parse("all", sql) + use + ExtendedProtocol.sync)
+            #expect(fresh.errors.isEmpty, "\(fresh.errors)")
+            #expect(fresh.types == (firstUse == "bind" ? "12DCZ" : "1tT2DCZ"), "\(fresh)")
+            #expect(fresh.rows.count == 1)
+            #expect(fresh.rows.first?.hasSuffix("new") == true, "\(fresh.rows)")
+            // Once more, now without a retry: the server's copy is fresh.
+            let again = try exchange(late, noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(again.types == "2DCZ", "\(again)")
+            let log = sluice.terminate()
+            #expect(log.contains("1 retried after a stale plan"), "\(log)")
+        }
+
+        /// Inside an explicit transaction the stale-plan error reaches the client: its earlier
+        /// statements ran, so the pipeline cannot be sent again.
+        @Test func theStalePlanErrorInsideATransactionReachesTheClient() throws {
+            try cluster.psql("DROP TABLE IF EXISTS widened_tx; CREATE TABLE widened_tx (a int); GRANT ALL ON widened_tx TO app", database: "app")
+            let sluice = try sluice(["default_pool_size": "1"])
+            let early = try sluice.login(password: password)
+            let late = try sluice.login(password: password)
+            let sql = "SELECT * FROM widened_tx"
+            #expect(try exchange(early, ExtendedProtocol.parse("all", sql) + ExtendedProtocol.sync).types == "1Z")
+            try cluster.psql("ALTER TABLE widened_tx ADD COLUMN b int", database: "app")
+            #expect(try late.query("BEGIN").error == nil)
+            let failed = try exchange(late, ExtendedProtocol.parse("all", sql) + noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(failed.types == "1EZ", "\(failed)")
+            #expect(failed.errors.first?.code == "0A000")
+            #expect(try late.query("ROLLBACK").error == nil)
+        }
+
         func noParameterBind(_ statement: String) -> [UInt8] {
             var writer = MessageWriter()
             writer.message(FrontendMessageType.bind) { body in
