@@ -46,6 +46,7 @@ extension Settings {
         case "max_packet_size": maxPacketSize = try Values.integer(value, in: 1...Int(Int32.max))
         case "pkt_buf": packetBufferSize = try Values.integer(value, in: 512...Int(Int32.max))
         case "max_prepared_statements": maxPreparedStatements = try Values.integer(value, in: 0...100_000)
+        case "sql_prepared_statements": sqlPreparedStatements = try Values.bool(value)
         case "log_connections": logConnections = try Values.bool(value)
         case "log_disconnections": logDisconnections = try Values.bool(value)
         case "log_pooler_errors": logPoolerErrors = try Values.bool(value)

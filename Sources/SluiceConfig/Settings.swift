@@ -74,6 +74,9 @@ public struct Settings: Sendable, Equatable {
     /// statement mode (least recently used closed first); 0 turns the mapping of clients'
     /// named statements off.
     public var maxPreparedStatements: Int = 200
+    /// Ours: SQL-level PREPARE, EXECUTE and DEALLOCATE are mapped too, like Parse and Bind
+    /// (needs max_prepared_statements above 0). Off by default: it reads every Query whole.
+    public var sqlPreparedStatements: Bool = false
 
     // MARK: Logging and process
 

@@ -22,6 +22,9 @@ public struct PendingResponses: Sendable {
         case synthetic([UInt8], undo: ClientNameUndo?)
         /// Query or FunctionCall: answered up to ReadyForQuery, skipped after an error.
         case query
+        /// A client's SQL-level PREPARE, EXECUTE or DEALLOCATE as Sluice rewrote it, with
+        /// statements of its own in front: answered up to ReadyForQuery.
+        case rewrittenQuery(RewrittenQuery)
         /// Sync: answered by ReadyForQuery; ends the skipping after an error.
         case sync
     }
@@ -68,7 +71,9 @@ public struct PendingResponses: Sendable {
     /// True when exactly one Sync waits, as the last request: nothing sent after it will answer.
     public var endsAtItsOnlySync: Bool {
         let requests = queue.elements
-        return requests.last == .sync && requests.dropLast().allSatisfy { $0 != .sync && $0 != .query }
+        return requests.last == .sync && requests.dropLast().allSatisfy {
+            if case .plain = $0 { true } else if case .answered = $0 { true } else if case .synthetic = $0 { true } else { false }
+        }
     }
 
     /// The requests still waiting go to the server again, behind `first`.
@@ -89,6 +94,20 @@ public struct PendingResponses: Sendable {
         }
         guard let head = queue.first else { return handling }
         switch head {
+        case .rewrittenQuery(var query):
+            if type == BackendMessageType.readyForQuery {
+                _ = queue.popFirst()
+                releaseSynthetic(into: &handling)
+            } else if type == BackendMessageType.errorResponse {
+                if query.completionsSeen == query.createdAfter, let creates = query.creates { handling.notCreated.append(creates) }
+                if let undo = query.undo { handling.clientNamesUndone.append(undo) }
+                query.failed = true
+                queue.replaceFirst(with: .rewrittenQuery(query))
+            } else if type == BackendMessageType.commandComplete, !query.failed {
+                handling.forward = query.completionsSeen >= query.hiddenCompletions
+                query.completionsSeen += 1
+                queue.replaceFirst(with: .rewrittenQuery(query))
+            }
         case .sync, .query:
             if type == BackendMessageType.readyForQuery {
                 _ = queue.popFirst()
@@ -145,7 +164,7 @@ public struct PendingResponses: Sendable {
             switch head {
             case .answered(_, let creates, let clientName): undo(creates, clientName, into: &handling)
             case .synthetic(_, let clientUndo): if let clientUndo { handling.clientNamesUndone.append(clientUndo) }
-            case .plain, .query, .sync: break
+            case .plain, .query, .rewrittenQuery, .sync: break
             }
         }
     }
@@ -156,14 +175,41 @@ public struct PendingResponses: Sendable {
     }
 }
 
-/// A client's statement name set back to what it named before a Parse or Close that did not
-/// happen: nothing (the name goes), or the statement it had.
+/// A client's statement name set back to what it named before a Parse, Close, PREPARE or
+/// DEALLOCATE that did not happen: nothing (the name goes), or the statement it had.
 public struct ClientNameUndo: Sendable, Equatable {
     public let name: String
     public let previous: PreparedStatement?
+    /// The name is an SQL-level one (PREPARE), not a protocol-level one (Parse).
+    public let isSQL: Bool
 
-    public init(name: String, previous: PreparedStatement?) {
+    public init(name: String, previous: PreparedStatement?, isSQL: Bool = false) {
         self.name = name
         self.previous = previous
+        self.isSQL = isSQL
+    }
+}
+
+/// How Sluice rewrote a client's SQL-level PREPARE, EXECUTE or DEALLOCATE: statements of its
+/// own go first in the same Query (a DEALLOCATE, or the PREPARE of a statement the server
+/// lacks), whose CommandCompletes the client must not see.
+public struct RewrittenQuery: Sendable, Equatable {
+    /// How many CommandCompletes, from the first, answer Sluice's own statements.
+    public let hiddenCompletions: Int
+    /// The statement a PREPARE in the query puts on the server.
+    public let creates: PreparedStatement?
+    /// How many statements run before that PREPARE: an error after exactly that many
+    /// completions is the PREPARE's own, and the server does not have the statement.
+    public let createdAfter: Int
+    /// The client's name to set back if the query fails.
+    public let undo: ClientNameUndo?
+    var completionsSeen = 0
+    var failed = false
+
+    public init(hiddenCompletions: Int, creates: PreparedStatement? = nil, createdAfter: Int = 0, undo: ClientNameUndo? = nil) {
+        self.hiddenCompletions = hiddenCompletions
+        self.creates = creates
+        self.createdAfter = createdAfter
+        self.undo = undo
     }
 }

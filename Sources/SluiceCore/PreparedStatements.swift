@@ -2,6 +2,7 @@
 /// types, as Parse carries them) and the one name Sluice gives it on every server, so that
 /// clients preparing the same definition share it.
 public final class PreparedStatement: Sendable, Equatable {
+    /// What Parse carries after the name, or for SQL-level PREPARE the text after the name.
     public let definition: [UInt8]
     public let serverName: String
 
@@ -18,18 +19,25 @@ public final class PreparedStatement: Sendable, Equatable {
 /// `limit` definitions it starts afresh (statements already handed out keep working; later
 /// clients of an old definition just get a new name for it).
 public struct StatementRegistry: Sendable {
-    private var statements: [[UInt8]: PreparedStatement] = [:]
+    private struct Key: Hashable {
+        let definition: [UInt8]
+        let isSQL: Bool
+    }
+
+    private var statements: [Key: PreparedStatement] = [:]
     private var nextID = 0
     private let limit: Int
 
     public init(limit: Int = 10_000) { self.limit = limit }
 
-    public mutating func statement(for definition: [UInt8]) -> PreparedStatement {
-        if let statement = statements[definition] { return statement }
+    /// The statement for `definition`, from a Parse or, when `sql`, from SQL-level PREPARE.
+    public mutating func statement(for definition: [UInt8], sql: Bool = false) -> PreparedStatement {
+        let key = Key(definition: definition, isSQL: sql)
+        if let statement = statements[key] { return statement }
         if statements.count >= limit { statements.removeAll(keepingCapacity: true) }
         nextID += 1
         let statement = PreparedStatement(id: nextID, definition: definition)
-        statements[definition] = statement
+        statements[key] = statement
         return statement
     }
 }

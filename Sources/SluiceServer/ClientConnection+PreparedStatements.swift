@@ -14,14 +14,15 @@ extension ClientConnection {
 
     /// How much of a client message the mapping needs to see; also notes what the server will
     /// answer for the messages passed through unseen.
-    func statementDecision(_ type: UInt8, server: ServerConnection) -> MessageStream.Decision {
+    /// `fitsWhole`: the message is short enough to read whole.
+    func statementDecision(_ type: UInt8, fitsWhole: Bool, server: ServerConnection) -> MessageStream.Decision {
         switch type {
         case FrontendMessageType.parse, FrontendMessageType.describe, FrontendMessageType.close:
             return .whole
         case FrontendMessageType.bind:
             return .prefix(Self.bindNamesPrefix)
         case FrontendMessageType.query:
-            return .prefix(Self.resetCommandPrefix)
+            return mapsSQLStatements && fitsWhole ? .whole : .prefix(Self.resetCommandPrefix)
         case FrontendMessageType.execute:
             server.responses.sent(.plain)
         case FrontendMessageType.sync:
@@ -48,9 +49,11 @@ extension ClientConnection {
             return type == FrontendMessageType.close ? close(name, server: server)
                 : describe(name, messageLength: 1 + 4 + body.length, server: server)
         case FrontendMessageType.query:
+            if mapsSQLStatements, let verdict = mapSQLStatement(body, server: server) { return verdict }
             server.responses.sent(.query)
             if Self.isStatementReset(body) {
                 statements.removeAll()
+                sqlStatements.removeAll()
                 server.statements.removeAll()
             }
             return .forward
@@ -136,7 +139,7 @@ extension ClientConnection {
 
     /// Records `statement` on the server; a Close for the least recently used one when that
     /// makes room.
-    private func evictIfFull(_ server: ServerConnection, for statement: PreparedStatement) -> [UInt8] {
+    func evictIfFull(_ server: ServerConnection, for statement: PreparedStatement) -> [UInt8] {
         guard let evicted = server.statements.insert(statement) else { return [] }
         worker.statementCounts.evictions += 1
         server.responses.sent(.answered(hidden: true, creates: nil, clientName: nil))
@@ -159,10 +162,12 @@ extension ClientConnection {
 
     /// Sets names back after a Parse or Close that failed or that PostgreSQL skipped.
     func undoStatementNames(_ undone: [ClientNameUndo]) {
-        for undo in undone { statements[undo.name] = undo.previous }
+        for undo in undone {
+            if undo.isSQL { sqlStatements[undo.name] = undo.previous } else { statements[undo.name] = undo.previous }
+        }
     }
 }
 
-private func isWhitespace(_ byte: UInt8) -> Bool {
+func isWhitespace(_ byte: UInt8) -> Bool {
     byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
 }

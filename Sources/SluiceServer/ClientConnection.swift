@@ -41,6 +41,11 @@ final class ClientConnection: ConnectionDelegate {
     var mapsStatements = false
     /// The client's named prepared statements, by the client's names.
     var statements: [String: PreparedStatement] = [:]
+    /// True when its SQL-level PREPARE, EXECUTE and DEALLOCATE are mapped too (sql_prepared_statements).
+    var mapsSQLStatements = false
+    /// The statements it prepared with SQL-level PREPARE, by its names: a namespace apart
+    /// from `statements` (see `ClientConnection+SQLPreparedStatements`).
+    var sqlStatements: [String: PreparedStatement] = [:]
     /// When the client last started waiting for a server, or last became idle between transactions.
     var stateSince = MonotonicClock.now()
 
@@ -157,10 +162,11 @@ final class ClientConnection: ConnectionDelegate {
         guard let input = connection.input, let serverConnection = server.connection else { return }
         var terminated = false
         var blocked = false
-        let outcome = stream.scan(input, decide: { type, _ in
+        let readsWhole = stream.maximumInspectedLength
+        let outcome = stream.scan(input, decide: { type, length in
             server.noteClientMessage(type)
             if type == FrontendMessageType.terminate { return .whole }
-            return mapsStatements ? statementDecision(type, server: server) : .pass
+            return mapsStatements ? statementDecision(type, fitsWhole: length <= readsWhole, server: server) : .pass
         }, inspect: { type, body in
             guard type != FrontendMessageType.terminate else {
                 terminated = true

@@ -16,6 +16,7 @@ extension Worker {
         client.poolKey = key
         client.poolMode = configuration.poolMode(database: entry, user: identity.user)
         client.mapsStatements = client.poolMode != .session && configuration.settings.maxPreparedStatements > 0
+        client.mapsSQLStatements = client.mapsStatements && configuration.settings.sqlPreparedStatements
         client.wantedValues = trackedParameters.values(from: identity.parameters)
         if configuration.settings.logConnections {
             logger.info("\(client.label) login attempt: pool \(key)")

@@ -125,9 +125,9 @@ final class Worker {
 
     func newServerID() -> ServerID { ServerID(pooler.newID()) }
 
-    /// The shared statement for a definition a client prepares.
-    func registeredStatement(_ definition: [UInt8]) -> PreparedStatement {
-        pooler.shared.withLock { $0.statements.statement(for: definition) }
+    /// The shared statement for a definition a client prepares (with SQL-level PREPARE when `sql`).
+    func registeredStatement(_ definition: [UInt8], sql: Bool = false) -> PreparedStatement {
+        pooler.shared.withLock { $0.statements.statement(for: definition, sql: sql) }
     }
 }
 

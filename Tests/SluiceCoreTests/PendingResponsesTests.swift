@@ -121,6 +121,37 @@ import Testing
         pending.sent(.sync)
         #expect(answers(&pending, "DDsZ").client == "DDs3Z")
     }
+
+    @Test func aRewrittenQueryHidesSluicesCompletionsAndForwardsTheRest() {
+        var pending = PendingResponses()
+        pending.sent(.rewrittenQuery(RewrittenQuery(hiddenCompletions: 1, creates: statement)))
+        let (client, handlings) = answers(&pending, "CTDCZ")
+        #expect(client == "TDCZ")
+        #expect(handlings.allSatisfy { $0.notCreated.isEmpty })
+        #expect(pending.isEmpty)
+    }
+
+    @Test func anErrorInARewrittenQueryUndoesWhatItsPrepareWouldHaveMade() {
+        let undo = ClientNameUndo(name: "q", previous: nil, isSQL: true)
+        // DEALLOCATE sluice_1; PREPARE sluice_1 ...: the PREPARE fails after the DEALLOCATE ran.
+        var afterDrop = PendingResponses()
+        afterDrop.sent(.rewrittenQuery(RewrittenQuery(hiddenCompletions: 1, creates: statement, createdAfter: 1, undo: undo)))
+        let failedPrepare = answers(&afterDrop, "CEZ")
+        #expect(failedPrepare.client == "EZ")
+        #expect(failedPrepare.handlings[1].notCreated == [statement])
+        #expect(failedPrepare.handlings[1].clientNamesUndone == [undo])
+        // The DEALLOCATE itself fails (a failed transaction): the server keeps the statement.
+        var beforeDrop = PendingResponses()
+        beforeDrop.sent(.rewrittenQuery(RewrittenQuery(hiddenCompletions: 1, creates: statement, createdAfter: 1, undo: undo)))
+        let failedDrop = answers(&beforeDrop, "EZ")
+        #expect(failedDrop.client == "EZ")
+        #expect(failedDrop.handlings[0].notCreated.isEmpty)
+        #expect(failedDrop.handlings[0].clientNamesUndone == [undo])
+        // PREPARE sluice_1 ...; EXECUTE sluice_1: the EXECUTE fails, the statement stands.
+        var execute = PendingResponses()
+        execute.sent(.rewrittenQuery(RewrittenQuery(hiddenCompletions: 1, creates: statement)))
+        #expect(answers(&execute, "CEZ").handlings[1].notCreated.isEmpty)
+    }
 }
 
 @Suite struct PreparedStatementCacheTests {
@@ -133,6 +164,7 @@ import Testing
         #expect(registry.statement(for: definition) === first)
         #expect(registry.statement(for: Array("SELECT 2\0\0\0".utf8)) !== first)
         #expect(first.serverName == "sluice_1")
+        #expect(registry.statement(for: definition, sql: true) !== first, "SQL-level text is another statement")
     }
 
     @Test func aFullRegistryStartsAfreshWithNewNames() {

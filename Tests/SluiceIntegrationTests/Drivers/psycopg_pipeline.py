@@ -3,9 +3,10 @@
 Usage: psycopg_pipeline.py CONNINFO. Prints "ok <rows>" and exits 0 when every check holds.
 """
 import sys
-import threading
 
 import psycopg
+
+from driver_threads import run_workers
 
 conninfo = sys.argv[1]
 # Named prepared statements need Sluice's prepared-statement support; keep psycopg on unnamed ones.
@@ -33,27 +34,15 @@ with psycopg.connect(conninfo, autocommit=True, **PREPARE) as conn:
         raise AssertionError("the error inside the pipeline was not reported")
     assert conn.execute("SELECT count(*) FROM psycopg_items WHERE worker = -1").fetchone()[0] == 50
 
-errors = []
-
 def worker(index):
-    try:
-        with psycopg.connect(conninfo, **PREPARE) as conn:
-            for n in range(20):
-                with conn.transaction():
-                    conn.execute("INSERT INTO psycopg_items VALUES (%s, %s)", (index, n))
-                    count = conn.execute("SELECT count(*) FROM psycopg_items WHERE worker = %s", (index,)).fetchone()[0]
-                    assert count == n + 1, (index, n, count)
-    except Exception as error:  # noqa: BLE001 - reported below
-        errors.append(f"worker {index}: {error!r}")
+    with psycopg.connect(conninfo, **PREPARE) as conn:
+        for n in range(20):
+            with conn.transaction():
+                conn.execute("INSERT INTO psycopg_items VALUES (%s, %s)", (index, n))
+                count = conn.execute("SELECT count(*) FROM psycopg_items WHERE worker = %s", (index,)).fetchone()[0]
+                assert count == n + 1, (index, n, count)
 
-threads = [threading.Thread(target=worker, args=(index,)) for index in range(10)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-if errors:
-    print("\n".join(errors))
-    sys.exit(1)
+run_workers(worker, 10)
 
 with psycopg.connect(conninfo, autocommit=True, **PREPARE) as conn:
     total = conn.execute("SELECT count(*) FROM psycopg_items").fetchone()[0]
