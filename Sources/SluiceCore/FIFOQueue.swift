@@ -12,11 +12,6 @@ struct FIFOQueue<Element: Equatable & Sendable>: Sendable {
 
     mutating func append(_ element: Element) { storage.append(element) }
 
-    /// Replaces the first element; the queue must not be empty.
-    mutating func replaceFirst(with element: Element) {
-        storage[head] = element
-    }
-
     mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let element = storage[head]

@@ -50,6 +50,9 @@ public struct PendingResponses: Sendable {
     }
 
     private var queue = FIFOQueue<Request>()
+    /// CommandCompletes so far for the `rewrittenQuery` at the head, and whether it failed.
+    private var headCompletions = 0
+    private var headFailed = false
 
     public init() {}
 
@@ -94,20 +97,6 @@ public struct PendingResponses: Sendable {
         }
         guard let head = queue.first else { return handling }
         switch head {
-        case .rewrittenQuery(var query):
-            if type == BackendMessageType.readyForQuery {
-                _ = queue.popFirst()
-                releaseSynthetic(into: &handling)
-            } else if type == BackendMessageType.errorResponse {
-                if query.completionsSeen == query.createdAfter, let creates = query.creates { handling.notCreated.append(creates) }
-                if let undo = query.undo { handling.clientNamesUndone.append(undo) }
-                query.failed = true
-                queue.replaceFirst(with: .rewrittenQuery(query))
-            } else if type == BackendMessageType.commandComplete, !query.failed {
-                handling.forward = query.completionsSeen >= query.hiddenCompletions
-                query.completionsSeen += 1
-                queue.replaceFirst(with: .rewrittenQuery(query))
-            }
         case .sync, .query:
             if type == BackendMessageType.readyForQuery {
                 _ = queue.popFirst()
@@ -127,6 +116,20 @@ public struct PendingResponses: Sendable {
                 _ = queue.popFirst()
                 if case .answered(true, _, _) = head { handling.forward = false }
                 releaseSynthetic(into: &handling)
+            }
+        case .rewrittenQuery(let query):
+            if type == BackendMessageType.readyForQuery {
+                _ = queue.popFirst()
+                headCompletions = 0
+                headFailed = false
+                releaseSynthetic(into: &handling)
+            } else if type == BackendMessageType.errorResponse {
+                if headCompletions == query.createdAfter, let creates = query.creates { handling.notCreated.append(creates) }
+                if let undo = query.undo { handling.clientNamesUndone.append(undo) }
+                headFailed = true
+            } else if type == BackendMessageType.commandComplete, !headFailed {
+                handling.forward = headCompletions >= query.hiddenCompletions
+                headCompletions += 1
             }
         case .synthetic:
             // Never at the head: `releaseSynthetic` empties it from there whenever it gets there.
@@ -192,8 +195,9 @@ public struct ClientNameUndo: Sendable, Equatable {
 
 /// How Sluice rewrote a client's SQL-level PREPARE, EXECUTE or DEALLOCATE: statements of its
 /// own go first in the same Query (a DEALLOCATE, or the PREPARE of a statement the server
-/// lacks), whose CommandCompletes the client must not see.
-public struct RewrittenQuery: Sendable, Equatable {
+/// lacks), whose CommandCompletes the client must not see. A class, so that a request in the
+/// queue stays one reference wide.
+public final class RewrittenQuery: Sendable, Equatable {
     /// How many CommandCompletes, from the first, answer Sluice's own statements.
     public let hiddenCompletions: Int
     /// The statement a PREPARE in the query puts on the server.
@@ -203,8 +207,6 @@ public struct RewrittenQuery: Sendable, Equatable {
     public let createdAfter: Int
     /// The client's name to set back if the query fails.
     public let undo: ClientNameUndo?
-    var completionsSeen = 0
-    var failed = false
 
     public init(hiddenCompletions: Int, creates: PreparedStatement? = nil, createdAfter: Int = 0, undo: ClientNameUndo? = nil) {
         self.hiddenCompletions = hiddenCompletions
@@ -212,4 +214,6 @@ public struct RewrittenQuery: Sendable, Equatable {
         self.createdAfter = createdAfter
         self.undo = undo
     }
+
+    public static func == (lhs: RewrittenQuery, rhs: RewrittenQuery) -> Bool { lhs === rhs }
 }

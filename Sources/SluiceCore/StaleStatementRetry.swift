@@ -19,8 +19,15 @@ public struct StaleStatementRetry: Sendable {
     /// The most a pipeline may hold and still be sent again.
     public static let limit = 8192
 
-    /// What went to the server in this pipeline; nil when it cannot be sent again.
-    public private(set) var sent: [UInt8]? = []
+    /// What went to the server in this pipeline, while it may be sent again.
+    public private(set) var sent: [UInt8] = []
+    /// True while the server's answers must be watched: a pipeline that may be retried, or a
+    /// retry under way. False for nearly every pipeline, so that they cost one check.
+    public private(set) var isWatching = false
+    /// Something went to the server since the last `restart`.
+    private var started = false
+    /// The pipeline began with a client's Parse that Sluice answered itself, and is recorded.
+    private var recording = false
     /// The statement the client prepared in this pipeline that the server already had.
     private var keptBack: PreparedStatement?
     /// The statement the pipeline's first request used.
@@ -41,40 +48,51 @@ public struct StaleStatementRetry: Sendable {
 
     /// The server has answered everything outside a transaction: the next bytes start a pipeline.
     public mutating func restart() {
-        if sent == nil { sent = [] } else { sent!.removeAll(keepingCapacity: true) }
-        keptBack = nil
-        firstUse = nil
-        answered = false
-        retrying = nil
-        describedParameters = false
-        repeatsParameterDescription = false
+        started = false
+        guard recording || isWatching else { return }
+        self = StaleStatementRetry(keepingCapacityOf: sent)
     }
 
-    /// The pipeline can no longer be sent again (inside a transaction, or too large).
+    /// The pipeline cannot be sent again (inside a transaction, too large, or sent again
+    /// already); only a repeated ParameterDescription may still need dropping.
     public mutating func stop() {
-        sent = nil
-        keptBack = nil
-        firstUse = nil
-        retrying = nil
+        guard recording || isWatching else {
+            started = true
+            return
+        }
+        let repeats = repeatsParameterDescription
+        self = StaleStatementRetry(keepingCapacityOf: sent)
+        started = true
+        repeatsParameterDescription = repeats
+        isWatching = repeats
+    }
+
+    private init(keepingCapacityOf buffer: [UInt8]) {
+        sent = buffer
+        sent.removeAll(keepingCapacity: true)
     }
 
     /// `count` bytes go to the server; `append` adds them to the given array. Only a pipeline
-    /// that starts after a kept-back Parse is recorded: no other can be retried, so the common
+    /// that starts with a kept-back Parse is recorded: no other can be retried, so the common
     /// pipeline (Bind, Execute, Sync of a statement prepared earlier) copies nothing.
     public mutating func record(_ count: Int, _ append: (inout [UInt8]) -> Void) {
-        guard let already = sent?.count else { return }
-        guard keptBack != nil, already + count <= Self.limit else { return stop() }
-        append(&sent!)
+        started = true
+        guard recording else { return }
+        guard sent.count + count <= Self.limit else { return stop() }
+        append(&sent)
     }
 
     /// The client's Parse of `statement` was answered by Sluice: the server has it.
     public mutating func clientPrepared(_ statement: PreparedStatement) {
-        if sent?.isEmpty == true { keptBack = statement }
+        guard !started else { return }
+        keptBack = statement
+        recording = true
+        isWatching = true
     }
 
     /// A Bind or Describe uses `statement`, which the server has.
     public mutating func uses(_ statement: PreparedStatement) {
-        if sent?.isEmpty == true { firstUse = statement }
+        if recording && sent.isEmpty { firstUse = statement }
     }
 
     /// A message of `type` came from the server.
@@ -92,8 +110,17 @@ public struct StaleStatementRetry: Sendable {
 
     /// True when an ErrorResponse arriving now might be retried: worth reading it whole.
     public var mayRetry: Bool {
-        guard sent != nil, !answered, let keptBack else { return false }
-        return keptBack === firstUse
+        recording && !answered && keptBack != nil && keptBack === firstUse
+    }
+
+    /// True when a message of `type` must be read whole: it may be dropped.
+    public func wantsWhole(_ type: UInt8) -> Bool {
+        switch type {
+        case BackendMessageType.errorResponse: mayRetry
+        case BackendMessageType.readyForQuery: awaitsReadyForQuery
+        case BackendMessageType.parameterDescription: repeatsParameterDescription
+        default: false
+        }
     }
 
     /// True if `error`, arriving while `pending` waits, is the stale-plan error this handles:
@@ -107,14 +134,19 @@ public struct StaleStatementRetry: Sendable {
 
     /// The statement to prepare again and the pipeline to send after it, once.
     public mutating func takeRetry() -> (statement: PreparedStatement, pipeline: [UInt8])? {
-        defer { stop() }
-        guard let retrying, let sent else { return nil }
+        guard let retrying, recording else {
+            stop()
+            return nil
+        }
+        let pipeline = sent
         repeatsParameterDescription = describedParameters
-        return (retrying, sent)
+        stop()
+        return (retrying, pipeline)
     }
 
     /// The repeated ParameterDescription arrived (and is dropped).
     public mutating func skippedParameterDescription() {
         repeatsParameterDescription = false
+        isWatching = awaitsReadyForQuery || recording
     }
 }

@@ -148,17 +148,17 @@ final class ServerConnection: ConnectionDelegate {
         var readyForQuery = false
         let outcome = stream.scan(input, decide: { type, _ in
             if client.mapsStatements {
-                if type == BackendMessageType.errorResponse && self.staleRetry.mayRetry
-                    || type == BackendMessageType.readyForQuery && self.staleRetry.awaitsReadyForQuery
-                    || type == BackendMessageType.parameterDescription && self.staleRetry.repeatsParameterDescription {
-                    return .whole
+                if self.staleRetry.isWatching {
+                    if self.staleRetry.wantsWhole(type) { return .whole }
+                    self.staleRetry.received(type)
                 }
-                self.staleRetry.received(type)
                 if self.matchToRequests(type, client) { return .whole }
             }
             return type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus ? .whole : .pass
         }, inspect: { type, body in
-            if client.mapsStatements, let verdict = self.retryStalePipeline(type, body, client) { return verdict }
+            if client.mapsStatements, self.staleRetry.isWatching, let verdict = self.retryStalePipeline(type, body, client) {
+                return verdict
+            }
             if type == BackendMessageType.readyForQuery {
                 readyForQuery = true
                 self.noteReadyForQuery(body.firstByte)
@@ -190,6 +190,7 @@ final class ServerConnection: ConnectionDelegate {
 
     /// Matches a message to the request it answers (`PendingResponses`); true when its handling
     /// (kept in `pendingHandling`) needs the message whole.
+    @inline(__always)
     private func matchToRequests(_ type: UInt8, _ client: ClientConnection) -> Bool {
         let handling = responses.received(type)
         for statement in handling.notCreated { statements.remove(statement) }

@@ -50,7 +50,7 @@ import Testing
         var retry = StaleStatementRetry()
         retry.uses(statement)
         retry.record(pipeline.count) { $0 += pipeline }
-        #expect(retry.sent == nil, "nothing is copied")
+        #expect(retry.sent.isEmpty && !retry.isWatching, "nothing is copied or watched")
         #expect(!retry.mayRetry)
         let retried2 = retry.retries(after: staleError, pending: waiting)
         #expect(!retried2)
@@ -99,10 +99,11 @@ import Testing
     @Test func aPipelineLargerThanTheLimitCannotBeSentAgain() {
         var retry = keptBackParseThenUse()
         retry.record(StaleStatementRetry.limit) { $0 += [UInt8](repeating: 0, count: StaleStatementRetry.limit) }
-        #expect(retry.sent == nil)
+        #expect(retry.sent.isEmpty)
         #expect(!retry.mayRetry)
         retry.restart()
-        #expect(retry.sent == [])
+        retry.clientPrepared(statement)
+        #expect(retry.isWatching, "the next pipeline may be retried again")
     }
 
     @Test func aResentPipelineWaitsBehindTheAddedRequests() {
