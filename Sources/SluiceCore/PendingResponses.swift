@@ -180,7 +180,7 @@ public struct PendingResponses: Sendable {
 
 /// A client's statement name set back to what it named before a Parse, Close, PREPARE or
 /// DEALLOCATE that did not happen: nothing (the name goes), or the statement it had.
-public struct ClientNameUndo: Sendable, Equatable {
+public final class ClientNameUndo: Sendable, Equatable {
     public let name: String
     public let previous: PreparedStatement?
     /// The name is an SQL-level one (PREPARE), not a protocol-level one (Parse).
@@ -190,6 +190,10 @@ public struct ClientNameUndo: Sendable, Equatable {
         self.name = name
         self.previous = previous
         self.isSQL = isSQL
+    }
+
+    public static func == (lhs: ClientNameUndo, rhs: ClientNameUndo) -> Bool {
+        lhs.name == rhs.name && lhs.previous === rhs.previous && lhs.isSQL == rhs.isSQL
     }
 }
 
