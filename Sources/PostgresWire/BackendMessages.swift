@@ -54,6 +54,16 @@ public enum AuthenticationRequest: Sendable, Equatable {
 
 /// Builders and decoders for the other backend messages Sluice produces or reads.
 public enum BackendMessage {
+    /// A DataRow's columns as text; nil for SQL NULL (and for a column cut short).
+    public static func decodeDataRow(_ body: [UInt8]) -> [String?] {
+        var reader = MessageReader(body)
+        let count = Int(reader.int16() ?? 0)
+        return (0..<max(0, count)).map { _ in
+            guard let length = reader.int32(), length >= 0, let bytes = reader.bytes(count: Int(length)) else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
     public static func parameterStatus(name: String, value: String) -> [UInt8] {
         var writer = MessageWriter()
         writer.message(BackendMessageType.parameterStatus) { body in

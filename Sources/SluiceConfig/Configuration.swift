@@ -33,13 +33,16 @@ public struct Configuration: Sendable, Equatable {
         var entry: DatabaseEntry
         if let named = databases[name] {
             entry = named
+        } else if let primary = databases.values.first(where: { $0.replicaAlias == name && !$0.replicas.isEmpty }) {
+            entry = primary
+            entry.replicasOnly = true
         } else if let fallback = fallbackDatabase {
             entry = fallback
             entry.name = name
         } else {
             return nil
         }
-        entry.dbname = entry.dbname ?? name
+        entry.dbname = entry.dbname ?? entry.name
         return entry
     }
 

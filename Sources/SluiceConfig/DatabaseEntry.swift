@@ -22,6 +22,18 @@ public struct DatabaseEntry: Sendable, Equatable {
     public var dateStyle: String?
     public var timeZone: String?
     public var authUser: String?
+    /// Ours: streaming replicas of this database's server (`replicas=host:port,host:port`), for
+    /// read/write splitting.
+    public var replicas: [ReplicaAddress] = []
+    /// Ours: route read-only transactions to the replicas; nil means on when replicas are listed.
+    public var readWriteSplit: Bool?
+    /// Ours: a second database name that clients use for replicas only (`replica_alias=app_ro`).
+    public var replicaAlias: String?
+    /// Ours: whose writes a read must see (`read_your_writes`).
+    public var readYourWrites = ReadYourWrites.client
+    /// Set on the entry `Configuration.database(named:)` returns for a `replica_alias`: every
+    /// transaction goes to a replica.
+    public var replicasOnly = false
 
     public init(
         name: String, host: String? = nil, port: Int = 5432, dbname: String? = nil,
@@ -54,6 +66,16 @@ public struct DatabaseEntry: Sendable, Equatable {
     /// Whether the server is reached over a Unix socket rather than TCP.
     public var usesUnixSocket: Bool { host.map { $0.hasPrefix("/") } ?? true }
 
+    /// True when transactions are routed between the primary and the replicas.
+    public var splitsReadsAndWrites: Bool { !replicas.isEmpty && (replicasOnly || readWriteSplit ?? true) }
+
+    /// Where the server of `host` is: 0 the primary, 1... the replicas in listed order.
+    public func address(ofHost index: Int) -> (host: String?, port: Int) {
+        guard index > 0, index <= replicas.count else { return (host, port) }
+        let replica = replicas[index - 1]
+        return (replica.host, replica.port ?? port)
+    }
+
     /// Builds an entry from its connection string. Returns error messages (without location)
     /// for every bad or unknown parameter; the entry holds the parameters that were valid.
     static func parse(name: String, connectionString: String) -> (DatabaseEntry, [String]) {
@@ -83,6 +105,10 @@ public struct DatabaseEntry: Sendable, Equatable {
         case "client_encoding": clientEncoding = value
         case "datestyle": dateStyle = value
         case "timezone": timeZone = value
+        case "replicas": replicas = try ReplicaAddress.list(value)
+        case "read_write_split": readWriteSplit = try Values.bool(value)
+        case "replica_alias": replicaAlias = value.isEmpty ? nil : value
+        case "read_your_writes": readYourWrites = try Values.choice(value, of: ReadYourWrites.self)
         default: return false
         }
         return true
@@ -114,4 +140,42 @@ public struct UserEntry: Sendable, Equatable {
         }
         return (entry, errors)
     }
+}
+
+/// One replica of a database entry: a host and, unless the entry's own port applies, a port.
+public struct ReplicaAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int?
+
+    public init(host: String, port: Int? = nil) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host[:port],host[:port],...`
+    static func list(_ text: String) throws(InvalidValue) -> [ReplicaAddress] {
+        var addresses: [ReplicaAddress] = []
+        for item in Values.list(text) {
+            guard let colon = item.lastIndex(of: ":") else {
+                addresses.append(ReplicaAddress(host: item))
+                continue
+            }
+            let host = String(item[..<colon])
+            guard !host.isEmpty, let port = Int(item[item.index(after: colon)...]), (1...65535).contains(port) else {
+                throw InvalidValue(expected: "a comma-separated list of host or host:port")
+            }
+            addresses.append(ReplicaAddress(host: host, port: port))
+        }
+        return addresses
+    }
+}
+
+/// `read_your_writes`: after a client's write commits, which of its later reads must see it.
+public enum ReadYourWrites: String, Sendable, CaseIterable {
+    /// Reads may go to any replica that is healthy and close enough.
+    case off
+    /// The same client's reads wait for a replica that has replayed its last write.
+    case client
+    /// Every client's reads wait for a replica that has replayed the database's last write.
+    case global
 }

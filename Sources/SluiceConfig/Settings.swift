@@ -90,6 +90,21 @@ public struct Settings: Sendable, Equatable {
     /// Sluice's own setting: the number of event loops, 1...64.
     public var threads: Int = 1
 
+    // MARK: Read/write splitting (ours)
+
+    /// How often each replica is asked how far it has replayed (and whether it is alive).
+    public var replicaPollInterval: Double = 0.01
+    /// How long a read waits for a replica that has replayed the client's last write before it
+    /// runs on the primary instead.
+    public var replicaWaitTimeout: Double = 1
+    /// A replica further behind than this gets no reads.
+    public var maxReplicaLag = ReplicaLagLimit.none
+    /// How long a replica that failed gets no reads.
+    public var replicaBanTime: Double = 30
+    public var replicaBalance = ReplicaBalance.leastOutstanding
+    /// Functions whose call makes a statement a write (a final `*` makes a name a prefix).
+    public var writingFunctions: [String] = WritingFunctionDefaults.patterns
+
     // MARK: TLS (mode names validated; files as written)
 
     public var clientTLSSSLMode: String = "disable"
@@ -107,4 +122,46 @@ public struct Settings: Sendable, Equatable {
 
     /// All defaults.
     public init() {}
+}
+
+/// `max_replica_lag`: in bytes of WAL not yet replayed (`16MB`), or in seconds since the last
+/// replayed transaction (`5s`); 0 means no limit.
+public enum ReplicaLagLimit: Sendable, Equatable {
+    case none
+    case bytes(UInt64)
+    case seconds(Double)
+
+    static func parse(_ text: String) throws(InvalidValue) -> ReplicaLagLimit {
+        let invalid = InvalidValue(expected: "0, a size (bytes, kB, MB, GB) or a duration (ms, s, min)")
+        let trimmed = text.trimmed
+        let numberEnd = trimmed.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? trimmed.endIndex
+        let unit = trimmed[numberEnd...].trimmed.lowercased()
+        guard let number = Double(trimmed[..<numberEnd]), number >= 0, number.isFinite else { throw invalid }
+        if number == 0 { return .none }
+        switch unit {
+        case "", "b", "bytes": return .bytes(UInt64(number))
+        case "kb": return .bytes(UInt64(number * 1024))
+        case "mb": return .bytes(UInt64(number * 1024 * 1024))
+        case "gb": return .bytes(UInt64(number * 1024 * 1024 * 1024))
+        case "ms", "s", "min": return .seconds(try Values.seconds(text))
+        default: throw invalid
+        }
+    }
+}
+
+/// `replica_balance`: which healthy replica a read goes to.
+public enum ReplicaBalance: String, Sendable, CaseIterable {
+    /// The one with the fewest transactions running through Sluice.
+    case leastOutstanding = "least_outstanding"
+    case roundRobin = "round_robin"
+}
+
+/// The default `writing_functions`: calls that write or take locks, or that fail on a replica.
+public enum WritingFunctionDefaults {
+    public static let patterns = [
+        "nextval", "setval", "currval", "lastval", "pg_advisory_*", "pg_try_advisory_*", "lo_*", "pg_notify",
+        "set_config", "txid_current", "pg_current_xact_id", "pg_current_wal_*", "pg_switch_wal",
+        "pg_create_restore_point", "pg_logical_emit_message", "pg_cancel_backend", "pg_terminate_backend",
+        "pg_reload_conf",
+    ]
 }

@@ -21,9 +21,17 @@ public struct ServerID: Hashable, Sendable, CustomStringConvertible {
 public struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     public let database: String
     public let user: String
-    public init(database: String, user: String) {
+    /// Which of the database's servers: 0 the primary, 1... its replicas in listed order.
+    public let host: Int
+
+    public init(database: String, user: String, host: Int = 0) {
         self.database = database
         self.user = user
+        self.host = host
     }
-    public var description: String { "\(database)/\(user)" }
+
+    /// The same database and user on another of its servers.
+    public func onHost(_ host: Int) -> PoolKey { PoolKey(database: database, user: user, host: host) }
+
+    public var description: String { host == 0 ? "\(database)/\(user)" : "\(database)/\(user)/replica\(host)" }
 }

@@ -45,8 +45,9 @@ public struct PoolManager: Sendable {
     private var pools: [Pool] = []
     private var poolIndices: [PoolKey: Int] = [:]
     private var serverPools: [ServerID: Int] = [:]
-    private var databaseCounts: [String: Int] = [:]
-    private var userCounts: [String: Int] = [:]
+    /// Servers per database and per user, each on one host: limits hold per backend host.
+    private var databaseCounts: [SharedBudget: Int] = [:]
+    private var userCounts: [SharedBudget: Int] = [:]
 
     public init() {}
 
@@ -189,6 +190,7 @@ public struct PoolManager: Sendable {
         let key = pools[index].key
         var actions: [Action] = []
         for other in pools.indices where other != index
+            && pools[other].key.host == key.host
             && (pools[other].key.database == key.database || pools[other].key.user == key.user) {
             actions += openWhileNeeded(other)
         }
@@ -196,8 +198,8 @@ public struct PoolManager: Sendable {
     }
 
     private func sharedLimitsAllow(_ key: PoolKey, _ limits: PoolLimits) -> Bool {
-        (limits.maxDatabaseConnections == 0 || databaseCounts[key.database, default: 0] < limits.maxDatabaseConnections)
-            && (limits.maxUserConnections == 0 || userCounts[key.user, default: 0] < limits.maxUserConnections)
+        (limits.maxDatabaseConnections == 0 || databaseCounts[.database(key), default: 0] < limits.maxDatabaseConnections)
+            && (limits.maxUserConnections == 0 || userCounts[.user(key), default: 0] < limits.maxUserConnections)
     }
 
     /// Idle servers of other pools whose closing makes room for the pool at `index`: one counted
@@ -213,21 +215,31 @@ public struct PoolManager: Sendable {
             return nil
         }
         var servers: [IdleServer] = []
-        if limits.maxDatabaseConnections > 0, databaseCounts[key.database, default: 0] >= limits.maxDatabaseConnections {
-            guard let server = idle({ $0.database == key.database }) else { return [] }
+        if limits.maxDatabaseConnections > 0, databaseCounts[.database(key), default: 0] >= limits.maxDatabaseConnections {
+            guard let server = idle({ $0.database == key.database && $0.host == key.host }) else { return [] }
             servers.append(server)
         }
-        if limits.maxUserConnections > 0, userCounts[key.user, default: 0] >= limits.maxUserConnections {
-            guard let server = idle({ $0.user == key.user }) else { return [] }
+        if limits.maxUserConnections > 0, userCounts[.user(key), default: 0] >= limits.maxUserConnections {
+            guard let server = idle({ $0.user == key.user && $0.host == key.host }) else { return [] }
             servers.append(server)
         }
         return servers
     }
 
     private mutating func count(_ key: PoolKey, by delta: Int) {
-        databaseCounts[key.database, default: 0] += delta
-        userCounts[key.user, default: 0] += delta
+        databaseCounts[.database(key), default: 0] += delta
+        userCounts[.user(key), default: 0] += delta
     }
+}
+
+/// A database's or a user's server connections on one host, which max_db_connections and
+/// max_user_connections bound.
+private struct SharedBudget: Hashable {
+    let name: String
+    let host: Int
+
+    static func database(_ key: PoolKey) -> SharedBudget { SharedBudget(name: key.database, host: key.host) }
+    static func user(_ key: PoolKey) -> SharedBudget { SharedBudget(name: key.user, host: key.host) }
 }
 
 /// An idle server and the event loop it sits on.

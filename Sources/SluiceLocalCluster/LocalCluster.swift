@@ -21,11 +21,11 @@ public final class LocalCluster: Sendable {
     /// pg_basebackup, ...).
     public let binDirectory: String
 
-    private let control: ServerControl
+    let control: ServerControl
     private let psqlPath: String
     private let stopped = Locked(false)
 
-    private init(control: ServerControl, port: Int) {
+    init(control: ServerControl, port: Int) {
         self.control = control
         self.port = port
         self.socketDirectory = control.socketDirectory
@@ -51,12 +51,7 @@ public final class LocalCluster: Sendable {
         let control = ServerControl(binaries: binaries, user: user, directory: try makeTemporaryDirectory())
         let port: Int
         do {
-            try user.takeOwnership(of: control.directory)
-            try FileManager.default.createDirectory(
-                atPath: control.socketDirectory, withIntermediateDirectories: false,
-                attributes: [.posixPermissions: 0o755])
-            try user.takeOwnership(of: control.socketDirectory)
-
+            try prepareDirectories(control, user)
             log("initdb \(control.dataDirectory) (PostgreSQL programs in \(binaries.directory))")
             try control.initialize()
             try writeConfigurationFile(
@@ -116,7 +111,7 @@ public final class LocalCluster: Sendable {
 
     /// Writes the settings file (port included) and starts the server. With no fixed port, a port
     /// taken between `FreePort.find()` and the server's bind is retried with a new one.
-    private static func startServer(
+    static func startServer(
         _ options: LocalClusterOptions, _ control: ServerControl, _ user: UnprivilegedUser, log: (String) -> Void
     ) throws -> Int {
         let attempts = options.port == nil ? 3 : 1
@@ -152,8 +147,17 @@ public final class LocalCluster: Sendable {
         try user.takeOwnership(of: path)
     }
 
+    /// Gives the cluster directory to `user` and creates the socket directory in it.
+    static func prepareDirectories(_ control: ServerControl, _ user: UnprivilegedUser) throws {
+        try user.takeOwnership(of: control.directory)
+        try FileManager.default.createDirectory(
+            atPath: control.socketDirectory, withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o755])
+        try user.takeOwnership(of: control.socketDirectory)
+    }
+
     /// Creates `/tmp/sluice-pg-XXXXXX`, mode 0755 so the socket inside is reachable by any local user.
-    private static func makeTemporaryDirectory() throws -> String {
+    static func makeTemporaryDirectory() throws -> String {
         var template = Array("/tmp/sluice-pg-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else {
             throw LocalClusterError.fileSystem("mkdtemp /tmp/sluice-pg-XXXXXX: \(String(cString: strerror(errno)))")

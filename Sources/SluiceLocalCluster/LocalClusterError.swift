@@ -20,6 +20,8 @@ public enum LocalClusterError: Error, CustomStringConvertible {
     case noFreePort(String)
     /// `initdb` failed; `stderr` is its error output.
     case initdbFailed(stderr: String)
+    /// `pg_basebackup` failed while making a replica; `stderr` is its error output.
+    case baseBackupFailed(stderr: String)
     /// `pg_ctl start` failed; `logTail` is the end of the server log.
     case serverDidNotStart(logTail: String)
     /// SQL run through `LocalCluster.psql` failed; `stderr` is psql's error output.
@@ -49,6 +51,8 @@ public enum LocalClusterError: Error, CustomStringConvertible {
             return "could not find a free loopback port: \(reason)"
         case .initdbFailed(let stderr):
             return "initdb failed:\n\(stderr)"
+        case .baseBackupFailed(let stderr):
+            return "pg_basebackup failed:\n\(stderr)"
         case .serverDidNotStart(let logTail):
             return "PostgreSQL server did not start; end of its log:\n\(logTail)"
         case .sqlFailed(let sql, let stderr):

@@ -8,6 +8,8 @@ struct PostgresBinaries: Sendable {
     let pgCtl: String
     /// The client used for admin SQL: the one next to the server programs when installed there, else `PATH`'s.
     let psql: String
+    /// For making replicas; found like `psql`.
+    let pgBasebackup: String?
 
     /// Tries, in order: the directory of `initdb` on `PATH`, `pg_config --bindir`, and the newest
     /// `/usr/lib/postgresql/<version>/bin` (Debian/Ubuntu layout, where the server programs are not on `PATH`).
@@ -30,8 +32,10 @@ struct PostgresBinaries: Sendable {
         where ["initdb", "pg_ctl", "postgres"].allSatisfy({ isExecutable("\(directory)/\($0)") }) {
             let bundledPsql = "\(directory)/psql"
             guard let psql = isExecutable(bundledPsql) ? bundledPsql : ProcessRunner.which("psql") else { continue }
+            let bundledBasebackup = "\(directory)/pg_basebackup"
             return PostgresBinaries(
-                directory: directory, initdb: "\(directory)/initdb", pgCtl: "\(directory)/pg_ctl", psql: psql)
+                directory: directory, initdb: "\(directory)/initdb", pgCtl: "\(directory)/pg_ctl", psql: psql,
+                pgBasebackup: isExecutable(bundledBasebackup) ? bundledBasebackup : ProcessRunner.which("pg_basebackup"))
         }
         throw LocalClusterError.binariesNotFound(searched: searched)
     }

@@ -46,6 +46,8 @@ final class ClientConnection: ConnectionDelegate {
     /// The statements it prepared with SQL-level PREPARE, by its names: a namespace apart
     /// from `statements` (see `ClientConnection+SQLPreparedStatements`).
     var sqlStatements: [String: PreparedStatement] = [:]
+    /// Set when the client's database splits reads and writes (transaction and statement mode).
+    var split: SplitRouting?
     /// When the client last started waiting for a server, or last became idle between transactions.
     var stateSince = MonotonicClock.now()
 
@@ -78,7 +80,8 @@ final class ClientConnection: ConnectionDelegate {
                 finish(reason: "client close request")
                 return
             }
-            worker.requestServer(for: self)
+            // A read waiting for a replica to catch up is routed again by its timer.
+            guard split?.catchUpDeadline == nil, worker.startTransaction(for: self) else { return }
             // With an idle server at hand the bytes are already on their way; otherwise hold
             // further input until the server is ready for it.
             if !isCarryingTraffic { connection.pauseReading() }
@@ -118,6 +121,10 @@ final class ClientConnection: ConnectionDelegate {
         case .waiting(let key): worker.withdraw(self, from: key)
         case .linked(let server): server.clientLeft()
         case .loggingIn, .idle, .closed: break
+        }
+        if var split {
+            worker.releaseReplicaPlace(&split)
+            self.split = split
         }
         connection.close()
         worker.forget(self)
@@ -199,4 +206,23 @@ extension ClientConnection.State {
         if case .closed = self { return true }
         return false
     }
+}
+
+/// A client's read/write routing between transactions (see `Worker+Routing`).
+struct SplitRouting {
+    let database: String
+    let replicasOnly: Bool
+    let readYourWrites: ReadYourWrites
+    /// The host the current or last transaction went to.
+    var host = 0
+    /// The current transaction holds a place in its replica's outstanding count.
+    var countsAsOutstanding = false
+    /// The current transaction went to the primary because it may write.
+    var mayWrite = false
+    /// The WAL position the client's reads must see: its last write's, once learnt.
+    var mustSee: UInt64 = 0
+    /// Its last write's position is being asked for: reads go to the primary meanwhile.
+    var learningWritePosition = false
+    /// While a read waits for a replica to catch up: when it gives up and takes the primary.
+    var catchUpDeadline: Double?
 }

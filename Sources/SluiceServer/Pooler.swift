@@ -125,6 +125,8 @@ struct SharedState {
     var statements = StatementRegistry()
     /// Workers that have no client left while stopping.
     var stoppedWorkers = 0
+    /// What is known of each read/write-split database's replicas, by database name.
+    var replicaSets: [String: ReplicaSet] = [:]
 }
 
 /// Why the pooler cannot start with the configuration it was given.

@@ -31,7 +31,7 @@ extension ServerConnection {
             forgetUnreportedSettings()
             backendKey = key
             state = .idle
-            worker.serverLoggedIn(self)
+            if let watcher { watcher.serverReady(self) } else { worker.serverLoggedIn(self) }
         case .send, nil:
             if outcome == .malformed {
                 fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server during login"))

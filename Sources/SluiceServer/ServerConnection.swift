@@ -62,6 +62,11 @@ final class ServerConnection: ConnectionDelegate {
     var busySince = MonotonicClock.now()
     let host: String
     let port: Int
+    /// Set for a connection that watches a primary or replica (`ReplicaWatch`): it belongs to
+    /// no pool and reports to the watch instead.
+    weak var watcher: ReplicaWatch?
+    /// Gets each row of Sluice's own query, as its column values.
+    private var internalRows: (([String?]) -> Void)?
 
     init(id: ServerID, poolKey: PoolKey, host: String, port: Int, worker: Worker) {
         self.id = id
@@ -277,8 +282,10 @@ final class ServerConnection: ConnectionDelegate {
     }
 
     /// Runs a query of Sluice's own; its replies are consumed here, never forwarded.
-    func runInternal(_ sql: String, completion: @escaping (ErrorFields?) -> Void) {
+    /// Runs one of Sluice's own queries; `rows` gets each row it returns.
+    func runInternal(_ sql: String, rows: (([String?]) -> Void)? = nil, completion: @escaping (ErrorFields?) -> Void) {
         state = .internalQuery(firstError: nil, completion: completion)
+        internalRows = rows
         connection?.send(FrontendMessage.query(sql))
     }
 
@@ -289,9 +296,12 @@ final class ServerConnection: ConnectionDelegate {
             case BackendMessageType.errorResponse:
                 let error = ErrorFields(body: body) ?? ErrorFields(code: SQLState.internalError, message: "query failed")
                 state = .internalQuery(firstError: firstError ?? error, completion: completion)
+            case BackendMessageType.dataRow:
+                internalRows?(BackendMessage.decodeDataRow(body))
             case BackendMessageType.readyForQuery:
                 observe(type, body)
                 state = .idle
+                internalRows = nil
                 completion(firstError)
                 return .dropAndStop
             case BackendMessageType.copyInResponse:
@@ -312,6 +322,10 @@ final class ServerConnection: ConnectionDelegate {
         guard !previous.isClosed else { return }
         close()
         logger.notice("\(label) closed: \(error.message)")
+        if let watcher {
+            watcher.serverLost(self)
+            return
+        }
         switch previous {
         case .connecting, .loggingIn:
             worker.serverOpenFailed(self, error: error)

@@ -48,6 +48,8 @@ extension Worker {
         if counts.prepares + counts.hits > 0 {
             logger.info("loop \(index) prepared statements: \(counts.prepares) prepared, \(counts.hits) found prepared, \(counts.reprepares) prepared again on another server, \(counts.evictions) evicted, \(counts.staleRetries) retried after a stale plan")
         }
+        for watch in replicaWatches.values { watch.stop() }
+        replicaWatches = [:]
         for server in servers.values { server.close() }
         servers = [:]
         loop.stop()

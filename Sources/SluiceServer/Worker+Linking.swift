@@ -112,7 +112,9 @@ extension Worker {
         client.stateSince = now
         server.unlink()
         server.idleSince = now
-        pools { $0.release(server.id, reusable: true, loop: index) }
+        if !finishSplitTransaction(client, server) {
+            pools { $0.release(server.id, reusable: true, loop: index) }
+        }
         guard case .idle = client.state else { return }
         client.connection.resumeReading()
         if let input = client.connection.input, !input.isEmpty {

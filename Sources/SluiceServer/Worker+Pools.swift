@@ -12,7 +12,8 @@ extension Worker {
             client.reject(ErrorFields(code: SQLState.invalidCatalogName, message: "database \"\(identity.database)\" does not exist"))
             return
         }
-        let key = PoolKey(database: identity.database, user: entry.user ?? identity.user)
+        // entry.name: a replica alias shares its database's pools.
+        let key = PoolKey(database: entry.name, user: entry.user ?? identity.user)
         client.poolKey = key
         client.poolMode = configuration.poolMode(database: entry, user: identity.user)
         client.mapsStatements = client.poolMode != .session && configuration.settings.maxPreparedStatements > 0
@@ -27,6 +28,9 @@ extension Worker {
             return (shared.pools.configure(key, limits: limits), shared.poolDefaults[key])
         }
         perform(actions)
+        if entry.splitsReadsAndWrites && client.poolMode != .session {
+            setUpSplit(client, entry: entry, key: key, limits: limits)
+        }
         guard let defaults = poolDefaults else {
             // The pool has never had a server: the welcome waits for the first one's parameters.
             requestServer(for: client)
@@ -62,8 +66,10 @@ extension Worker {
         )
     }
 
+    /// Asks for a server of the client's pool, on the host its transaction was routed to.
     func requestServer(for client: ClientConnection) {
-        guard let key = client.poolKey else { return }
+        guard let primaryKey = client.poolKey else { return }
+        let key = primaryKey.onHost(client.split?.host ?? 0)
         client.state = .waiting(key)
         client.stateSince = MonotonicClock.now()
         pools { $0.request(client.id, from: key, loop: index) }
@@ -93,13 +99,19 @@ extension Worker {
     }
 
     private func openServer(for key: PoolKey) {
-        let server: ServerConnection
         guard let entry = configuration.database(named: key.database) else {
             abandonWaiters(of: key, error: ErrorFields(code: SQLState.invalidCatalogName, message: "database \"\(key.database)\" does not exist"))
             return
         }
-        server = ServerConnection(id: newServerID(), poolKey: key, host: entry.host ?? "/tmp", port: entry.port, worker: self)
+        let address = entry.address(ofHost: key.host)
+        let server = ServerConnection(id: newServerID(), poolKey: key, host: address.host ?? "/tmp", port: address.port, worker: self)
         servers[server.id] = server
+        logIn(server, to: entry)
+    }
+
+    /// Connects `server` and starts its login as its pool's user.
+    func logIn(_ server: ServerConnection, to entry: DatabaseEntry) {
+        let key = server.poolKey
         var extra: [StartupParameter] = []
         if let value = entry.clientEncoding { extra.append(StartupParameter(name: "client_encoding", value: value)) }
         if let value = entry.dateStyle { extra.append(StartupParameter(name: "DateStyle", value: value)) }
@@ -154,6 +166,11 @@ extension Worker {
     func serverOpenFailed(_ server: ServerConnection, error: ErrorFields) {
         servers[server.id] = nil
         logger.warning("\(server.label) login failed: \(error.message)")
+        if server.poolKey.host > 0 {
+            pooler.shared.withLock { _ = $0.pools.openFailed(in: server.poolKey) }
+            replicaUnreachable(server.poolKey)
+            return
+        }
         let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: server.poolKey) }
         reject(abandoned, error)
         if abandoned.isEmpty && !actions.isEmpty {

@@ -14,7 +14,13 @@ final class Worker {
     let loop: EventLoop
     unowned let pooler: Pooler
     /// This worker's copy of the running configuration; a reload posts the new one to every worker.
-    var configuration: Configuration
+    var configuration: Configuration {
+        didSet { classifier = Self.classifier(for: configuration) }
+    }
+    /// Decides which transactions of read/write-split databases may run on a replica.
+    private(set) var classifier: QueryRouteClassifier
+    /// On the first worker: the watches of read/write-split databases' servers, by database.
+    var replicaWatches: [String: ReplicaWatch] = [:]
     var clients: [ClientID: ClientConnection] = [:]
     var servers: [ServerID: ServerConnection] = [:]
     var stopping = false
@@ -27,6 +33,11 @@ final class Worker {
         self.loop = loop
         self.configuration = configuration
         self.pooler = pooler
+        classifier = Self.classifier(for: configuration)
+    }
+
+    private static func classifier(for configuration: Configuration) -> QueryRouteClassifier {
+        QueryRouteClassifier(writingFunctions: WritingFunctions(patterns: configuration.settings.writingFunctions))
     }
 
     var logger: Logger { pooler.logger }

@@ -145,7 +145,7 @@ extension IntegrationTests {
             #expect(gone.errors.first?.code == "26000")
             // The server lost its statements too: preparing again goes to it and works.
             #expect(try exchange(client, ExtendedProtocol.parse("kept", "SELECT 7") + ExtendedProtocol.sync).types == "1Z")
-            let run = try exchange(client, noParameterBind("kept") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            let run = try exchange(client, ExtendedProtocol.bind(statement: "kept") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(run.rows == ["7"], "\(run)")
         }
 
@@ -157,7 +157,7 @@ extension IntegrationTests {
             }
             // s1 and s2 were closed on the server to keep two; each is prepared again when used.
             for n in [1, 2, 3, 4, 1] {
-                let run = try exchange(client, noParameterBind("s\(n)") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+                let run = try exchange(client, ExtendedProtocol.bind(statement: "s\(n)") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
                 #expect(run.types == "2DCZ", "s\(n): \(run)")
                 #expect(run.rows == ["\(n)"])
             }
@@ -211,13 +211,13 @@ extension IntegrationTests {
             #expect(try holder.query("BEGIN").error == nil)
             #expect(try backendPID(holder) == first)
             try cluster.psql("DROP TABLE vanishing", database: "app")
-            let failed = try exchange(client, noParameterBind("read") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            let failed = try exchange(client, ExtendedProtocol.bind(statement: "read") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(failed.types == "EZ", "\(failed)")
             #expect(failed.errors.first?.code == "42P01")
             #expect(try backendPID(client) != first)
             // The client's name still stands for the statement, as it would on PostgreSQL; the
             // other server did not record it, so it is tried again there, with the same answer.
-            let again = try exchange(client, noParameterBind("read") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            let again = try exchange(client, ExtendedProtocol.bind(statement: "read") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(again.errors.first?.code == "42P01", "\(again)")
             #expect(try client.query("SELECT 1").rows == [["1"]])
             #expect(try holder.query("COMMIT").error == nil)
@@ -235,23 +235,23 @@ extension IntegrationTests {
             let early = try sluice.login(password: password)
             let late = try sluice.login(password: password)
             let sql = "SELECT * FROM \(table)"
-            let before = try exchange(early, ExtendedProtocol.parse("all", sql) + noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            let before = try exchange(early, ExtendedProtocol.parse("all", sql) + ExtendedProtocol.bind(statement: "all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(before.types == "12DCZ", "\(before)")
             try cluster.psql("ALTER TABLE \(table) ADD COLUMN b text DEFAULT 'new'", database: "app")
-            let stale = try exchange(early, noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            let stale = try exchange(early, ExtendedProtocol.bind(statement: "all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(stale.types == "EZ", "\(stale)")
             #expect(stale.errors.first?.code == "0A000")
 
             let use = firstUse == "bind"
-                ? noParameterBind("all") + ExtendedProtocol.execute()
-                : ExtendedProtocol.describeStatement("all") + noParameterBind("all") + ExtendedProtocol.execute()
+                ? ExtendedProtocol.bind(statement: "all") + ExtendedProtocol.execute()
+                : ExtendedProtocol.describeStatement("all") + ExtendedProtocol.bind(statement: "all") + ExtendedProtocol.execute()
             let fresh = try exchange(late, ExtendedProtocol.parse("all", sql) + use + ExtendedProtocol.sync)
             #expect(fresh.errors.isEmpty, "\(fresh.errors)")
             #expect(fresh.types == (firstUse == "bind" ? "12DCZ" : "1tT2DCZ"), "\(fresh)")
             #expect(fresh.rows.count == 1)
             #expect(fresh.rows.first?.hasSuffix("new") == true, "\(fresh.rows)")
             // Once more, now without a retry: the server's copy is fresh.
-            let again = try exchange(late, noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            let again = try exchange(late, ExtendedProtocol.bind(statement: "all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(again.types == "2DCZ", "\(again)")
             let log = sluice.terminate()
             #expect(log.contains("1 retried after a stale plan"), "\(log)")
@@ -268,22 +268,10 @@ extension IntegrationTests {
             #expect(try exchange(early, ExtendedProtocol.parse("all", sql) + ExtendedProtocol.sync).types == "1Z")
             try cluster.psql("ALTER TABLE widened_tx ADD COLUMN b int", database: "app")
             #expect(try late.query("BEGIN").error == nil)
-            let failed = try exchange(late, ExtendedProtocol.parse("all", sql) + noParameterBind("all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            let failed = try exchange(late, ExtendedProtocol.parse("all", sql) + ExtendedProtocol.bind(statement: "all") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(failed.types == "1EZ", "\(failed)")
             #expect(failed.errors.first?.code == "0A000")
             #expect(try late.query("ROLLBACK").error == nil)
-        }
-
-        func noParameterBind(_ statement: String) -> [UInt8] {
-            var writer = MessageWriter()
-            writer.message(FrontendMessageType.bind) { body in
-                body.cString("")
-                body.cString(statement)
-                body.int16(0)
-                body.int16(0)
-                body.int16(0)
-            }
-            return writer.bytes
         }
     }
 }

@@ -17,16 +17,6 @@ extension IntegrationTests {
         }
 
 
-        /// Polls until `condition` holds or `seconds` pass; true if it held.
-        func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if try condition() { return true }
-                usleep(100_000)
-            }
-            return try condition()
-        }
-
         @Test func idleServersCloseButTheMinimumStays() throws {
             let sluice = try sluice(["default_pool_size": "4", "min_pool_size": "1", "server_idle_timeout": "1"])
             let clients = try (0..<3).map { _ in try sluice.login(password: password) }

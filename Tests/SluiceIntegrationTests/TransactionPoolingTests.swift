@@ -293,6 +293,19 @@ enum ExtendedProtocol {
         return writer.bytes
     }
 
+    /// Binds a statement that takes no parameters, unnamed portal.
+    static func bind(statement: String) -> [UInt8] {
+        var writer = MessageWriter()
+        writer.message(FrontendMessageType.bind) { body in
+            body.cString("")
+            body.cString(statement)
+            body.int16(0)
+            body.int16(0)
+            body.int16(0)
+        }
+        return writer.bytes
+    }
+
     /// Binds one text parameter to a statement (the unnamed one by default), unnamed portal.
     static func bind(_ value: String, statement: String = "") -> [UInt8] {
         var writer = MessageWriter()

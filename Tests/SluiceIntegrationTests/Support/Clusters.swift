@@ -13,6 +13,21 @@ enum Clusters {
     /// pg_hba asks for md5; the role's password is stored as an md5 hash.
     static let md5: LocalCluster = start(.md5)
 
+    /// A primary (pg_hba trusts TCP logins) and a streaming replica of it, for read/write
+    /// splitting; the suite that uses them pauses replay and stops the replica.
+    static let replicated: (primary: LocalCluster, replica: LocalCluster) = {
+        let primary = start(.trust)
+        do {
+            // As in production: a commit is flushed, so a replica can replay it at once.
+            try primary.psql("ALTER SYSTEM SET synchronous_commit = on")
+            try primary.psql("SELECT pg_reload_conf()")
+            try primary.psql("CREATE TABLE split_items (id serial PRIMARY KEY, note text); GRANT ALL ON split_items TO app; GRANT ALL ON SEQUENCE split_items_id_seq TO app", database: "app")
+            return (primary, try primary.startReplica())
+        } catch {
+            fatalError("cannot start a PostgreSQL replica for the integration tests: \(error)")
+        }
+    }()
+
     private static func start(_ auth: LocalClusterOptions.HostAuth) -> LocalCluster {
         do {
             let cluster = try LocalCluster.start(LocalClusterOptions(
@@ -44,6 +59,16 @@ enum Clusters {
     static func backendCount(_ cluster: LocalCluster, role: String = "app") throws -> Int {
         Int(try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = '\(role)'")) ?? -1
     }
+}
+
+/// Polls until `condition` holds or `seconds` pass; true if it held.
+func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(100_000)
+    }
+    return try condition()
 }
 
 /// Runs `body` on `count` threads at once and returns the results in index order.

@@ -140,7 +140,7 @@ final class RawClient: @unchecked Sendable {
         while let (type, body) = try readMessage() {
             switch type {
             case BackendMessageType.dataRow:
-                result.rows.append(Self.decodeRow(body))
+                result.rows.append(BackendMessage.decodeDataRow(body))
             case BackendMessageType.errorResponse:
                 result.error = ErrorFields(body: body)
             case BackendMessageType.readyForQuery:
@@ -151,15 +151,5 @@ final class RawClient: @unchecked Sendable {
         }
         if result.error != nil { return result }
         throw HarnessError("connection closed during query")
-    }
-
-    private static func decodeRow(_ body: [UInt8]) -> [String?] {
-        var reader = MessageReader(body)
-        let count = Int(reader.int16() ?? 0)
-        return (0..<count).map { _ in
-            let length = reader.int32() ?? -1
-            guard length >= 0, let bytes = reader.bytes(count: Int(length)) else { return nil }
-            return String(decoding: bytes, as: UTF8.self)
-        }
     }
 }
