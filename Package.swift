@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "PostgresWireTests", dependencies: ["PostgresWire"]),
         .testTarget(name: "SluiceAuthTests", dependencies: ["SluiceAuth"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
-        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "PostgresWire"]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceConfig", "PostgresWire"], exclude: ["Corpus"]),
         .testTarget(name: "SluiceIOTests", dependencies: ["SluiceIO"]),
         .testTarget(
             name: "SluiceIntegrationTests",

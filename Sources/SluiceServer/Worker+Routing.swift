@@ -49,8 +49,9 @@ extension Worker {
         }
         split.mayWrite = route == .primary
         split.host = 0
-        if route == .replica && !split.learningWritePosition {
-            switch chooseReplica(split) {
+        if route == .replica {
+            // Until the client's last write position is known, no replica is known to have it.
+            switch split.learningWritePosition ? .wait : chooseReplica(split) {
             case .replica(let host):
                 split.host = host
                 split.countsAsOutstanding = true
@@ -64,8 +65,8 @@ extension Worker {
                     client.split = split
                     client.connection.pauseReading()
                     loop.schedule(after: configuration.settings.replicaPollInterval) { [weak self, weak client] in
-                        guard let self, let client, case .idle = client.state else { return }
-                        _ = startTransaction(for: client)
+                        guard let self, let client else { return }
+                        routeAgain(client)
                     }
                     return true
                 }
@@ -118,11 +119,18 @@ extension Worker {
                 split.learningWritePosition = false
                 if let position { split.mustSee = max(split.mustSee, position) }
                 client.split = split
+                routeAgain(client)
             }
             guard !server.state.isClosed else { return }
             pools { $0.release(server.id, reusable: error == nil && server.transactionStatus == .idle, loop: index) }
         }
         return true
+    }
+
+    /// Routes a read that waits for a replica (or for its client's write position) again.
+    private func routeAgain(_ client: ClientConnection) {
+        guard case .idle = client.state, client.split?.catchUpDeadline != nil else { return }
+        _ = startTransaction(for: client)
     }
 
     /// The replica's count of running transactions no longer includes the client's.
