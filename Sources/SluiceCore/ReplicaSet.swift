@@ -32,6 +32,10 @@ public struct ReplicaSet: Sendable {
     public private(set) var primaryPosition: UInt64?
     /// The database's last write whose position Sluice learnt (for read_your_writes = global).
     public private(set) var lastWrite: UInt64 = 0
+    /// Transactions that may have written, whose position Sluice learnt on the primary.
+    public private(set) var writesRouted = 0
+    /// Reads that found no replica able to serve them and ran on the primary.
+    public private(set) var readsOnPrimary = 0
     private var nextRoundRobin = 0
 
     public init(replicaCount: Int) {
@@ -48,7 +52,10 @@ public struct ReplicaSet: Sendable {
             usable.append(index)
             if replayed >= position { caughtUp.append(index) }
         }
-        guard !caughtUp.isEmpty else { return usable.isEmpty ? .primary : .wait }
+        guard !caughtUp.isEmpty else {
+            if usable.isEmpty { readsOnPrimary += 1 }
+            return usable.isEmpty ? .primary : .wait
+        }
         let chosen: Int
         if roundRobin {
             chosen = caughtUp[nextRoundRobin % caughtUp.count]
@@ -105,6 +112,23 @@ public struct ReplicaSet: Sendable {
     /// A write committed on the primary at `position`.
     public mutating func wrote(at position: UInt64) {
         lastWrite = max(lastWrite, position)
+        writesRouted += 1
+    }
+
+    /// Bytes of WAL replica `host` has yet to replay, as of the last polls; nil when unknown.
+    public func lagBytes(host: Int) -> UInt64? {
+        guard host > 0, host <= replicas.count, let primaryPosition, let replayed = replicas[host - 1].replayed else { return nil }
+        return primaryPosition > replayed ? primaryPosition - replayed : 0
+    }
+
+    /// One line for the log: what went where.
+    public var summary: String {
+        var parts = ["\(writesRouted) writes and \(readsOnPrimary) reads on the primary"]
+        for (index, replica) in replicas.enumerated() {
+            let lag = lagBytes(host: index + 1).map { "\($0) bytes behind" } ?? "position unknown"
+            parts.append("replica\(index + 1): \(replica.readsRouted) reads, \(replica.bans) bans, \(lag)")
+        }
+        return parts.joined(separator: "; ")
     }
 }
 

@@ -64,6 +64,17 @@ import Testing
         #expect(set.replicas[1].secondsBehind == 0)
     }
 
+    @Test func countersForTheLog() {
+        var set = polled([900, 1000])
+        _ = set.choose(seeing: 0, now: 0, lagLimit: .none, roundRobin: true)
+        set.wrote(at: 1000)
+        set.ban(host: 1, now: 0, banTime: 10)
+        set.ban(host: 2, now: 0, banTime: 10)
+        _ = set.choose(seeing: 0, now: 1, lagLimit: .none, roundRobin: true)
+        #expect(set.summary == "1 writes and 1 reads on the primary; replica1: 1 reads, 1 bans, position unknown; replica2: 0 reads, 1 bans, position unknown")
+        #expect(polled([900]).lagBytes(host: 1) == 100)
+    }
+
     @Test func positionsParseAsPostgreSQLPrintsThem() {
         #expect(LSN.parse("16/B374D848") == 0x16_B374_D848)
         #expect(LSN.parse("0/0") == 0)

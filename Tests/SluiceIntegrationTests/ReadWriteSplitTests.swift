@@ -56,6 +56,7 @@ extension IntegrationTests {
             #expect(try eventually(within: 5) { try boundRows(client, "recovery") == ["t"] })
             let log = sluice.terminate()
             #expect(!log.contains("ERROR"), "\(log)")
+            #expect(log.contains("database app: "), "the routing counters are logged: \(log)")
         }
 
         func boundRows(_ client: RawClient, _ statement: String) throws -> [String] {

@@ -330,6 +330,25 @@ let benchmarks: @Sendable () -> Void = {
         return (manager, servers)
     }
 
+    // MARK: Read/write routing
+
+    let classifier = QueryRouteClassifier(writingFunctions: WritingFunctions(patterns: [
+        "nextval", "setval", "currval", "lastval", "pg_advisory_*", "pg_try_advisory_*", "lo_*", "pg_notify", "set_config",
+    ]))
+    let ormQueries: [(String, String)] = [
+        ("Django get by key", #"SELECT "notes_note"."id", "notes_note"."title", "notes_note"."body", "notes_note"."updated", "notes_note"."created" FROM "notes_note" WHERE "notes_note"."id" = 42 LIMIT 21"#),
+        ("ActiveRecord join", #"SELECT "orders".* FROM "orders" INNER JOIN "customers" ON "customers"."id" = "orders"."customer_id" WHERE "customers"."email" = 'a@example.com' AND "orders"."state" IN ('paid', 'shipped') ORDER BY "orders"."created_at" DESC LIMIT 20 OFFSET 40"#),
+        ("Django UPDATE", #"UPDATE "notes_note" SET "updated" = ("notes_note"."updated" + 1) WHERE "notes_note"."id" = 42"#),
+    ]
+    for (name, sql) in ormQueries {
+        let text = Array(sql.utf8)
+        Benchmark("Route: classify a \(text.count)-byte query (\(name))") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(classifier.route(text))
+            }
+        }
+    }
+
     Benchmark("Pool: request + release, 16 idle servers (uncontended checkout/checkin)") { benchmark in
         var (manager, _) = idlePool()
         var client: UInt64 = 1000
@@ -337,7 +356,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             client &+= 1
             let actions = manager.request(ClientID(client), from: key)
-            guard case .assign(let server, _) = actions.first else { fatalError("no idle server") }
+            guard case .assign(let server, _, _) = actions.first else { fatalError("no idle server") }
             blackHole(manager.release(server, reusable: true))
         }
     }
