@@ -167,8 +167,9 @@ extension Worker {
         servers[server.id] = nil
         logger.warning("\(server.label) login failed: \(error.message)")
         if server.poolKey.host > 0 {
-            pooler.shared.withLock { _ = $0.pools.openFailed(in: server.poolKey) }
-            replicaUnreachable(server.poolKey)
+            let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: server.poolKey) }
+            replicaUnreachable(server.poolKey, abandoned: abandoned)
+            perform(actions)
             return
         }
         let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: server.poolKey) }

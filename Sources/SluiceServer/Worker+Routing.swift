@@ -142,15 +142,15 @@ extension Worker {
     }
 
     /// A replica's pool could not open a server: the replica is banned, and the clients waiting
-    /// for it go to the primary instead.
-    func replicaUnreachable(_ key: PoolKey) {
+    /// for it (`abandoned`: those the pool already gave up on) go to the primary instead.
+    func replicaUnreachable(_ key: PoolKey, abandoned: [ClientID]) {
         let settings = configuration.settings
         let now = MonotonicClock.now()
         let waiting = pooler.shared.withLock { shared in
             shared.replicaSets[key.database]?.ban(host: key.host, now: now, banTime: settings.replicaBanTime)
             let waiting = shared.pools.waitingClients(in: key)
             for client in waiting { shared.pools.withdraw(client, from: key) }
-            return waiting
+            return abandoned + waiting
         }
         logger.warning("\(key) unreachable: replica banned for \(settings.replicaBanTime) s")
         for clientID in waiting {
