@@ -37,10 +37,11 @@ extension IntegrationTests {
             try waitForReplica(client)
             #expect(try client.query("SELECT inet_server_port()").rows == [[String(replica.port)]])
             #expect(try client.query("/* sluice:primary */ SELECT pg_is_in_recovery()").rows == [["f"]])
-            #expect(try client.query("SELECT pg_is_in_recovery() FROM split_items FOR UPDATE").error == nil)
             #expect(try client.query("SELECT pg_is_in_recovery(), nextval('split_items_id_seq')").rows.first?.first == "f")
             let cte = try client.query("WITH added AS (INSERT INTO split_items (note) VALUES ('cte') RETURNING id) SELECT pg_is_in_recovery() FROM added")
             #expect(cte.rows == [["f"]], "\(String(describing: cte.error))")
+            let locked = try client.query("SELECT pg_is_in_recovery() FROM split_items LIMIT 1 FOR UPDATE")
+            #expect(locked.rows == [["f"]], "\(String(describing: locked.error))")
             // A plain BEGIN may write later: the primary, for the whole transaction.
             #expect(try client.query("BEGIN").error == nil)
             #expect(try readsOnReplica(client) == false)
@@ -88,6 +89,24 @@ extension IntegrationTests {
             }
             try replica.psql("SELECT pg_wal_replay_resume()")
             #expect(try eventually(within: 10) { try readsOnReplica(writer) }, "the writer's reads came back to the replica")
+        }
+
+        /// With replay paused and the primary moving on, the replica falls more than
+        /// max_replica_lag behind: reads go to the primary until it catches up again.
+        @Test func aReplicaTooFarBehindGetsNoReads() throws {
+            let sluice = try sluice(["max_replica_lag": "8kB"], database: "read_your_writes=off")
+            let writer = try sluice.login(password: password)
+            let reader = try sluice.login(password: password)
+            try waitForReplica(reader)
+            try replica.psql("SELECT pg_wal_replay_pause()")
+            defer { _ = try? replica.psql("SELECT pg_wal_replay_resume()") }
+            let padding = String(repeating: "x", count: 2000)
+            for _ in 0..<20 {
+                #expect(try writer.query("INSERT INTO split_items (note) VALUES ('\(padding)')").error == nil)
+            }
+            #expect(try eventually(within: 5) { try !readsOnReplica(reader) }, "a lagging replica kept its reads")
+            try replica.psql("SELECT pg_wal_replay_resume()")
+            #expect(try eventually(within: 10) { try readsOnReplica(reader) }, "reads came back after it caught up")
         }
 
         /// The replica stops: reads carry on, on the primary, without an error; once it is
