@@ -67,6 +67,13 @@ public enum StartupPacket: Sendable, Equatable {
         return writer.bytes
     }
 
+    /// The 8-byte packet that asks a server for TLS before the startup packet.
+    public static let sslRequestPacket: [UInt8] = {
+        var writer = MessageWriter()
+        writer.message(nil) { $0.int32(Int32(bitPattern: StartupCode.sslRequest)) }
+        return writer.bytes
+    }()
+
     public static func cancelRequest(_ key: BackendKey) -> [UInt8] {
         var writer = MessageWriter()
         writer.message(nil) { body in

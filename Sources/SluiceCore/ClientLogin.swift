@@ -25,6 +25,11 @@ public struct ClientLoginPolicy: Sendable {
     /// The SCRAM verifier to check a plaintext-password user against. Deriving one costs 4096
     /// rounds of PBKDF2, so the pooler hands in a cache (`ScramVerifierCache`).
     public var verifierForPassword: @Sendable (_ user: String, _ password: String) -> ScramVerifier
+    /// Whether an SSLRequest is answered with TLS (Sluice has a certificate and
+    /// client_tls_sslmode is not disable).
+    public var offersTLS = false
+    /// client_tls_sslmode require, verify-ca or verify-full: a startup without TLS is refused.
+    public var requiresTLS = false
 
     public init(authType: AuthType, hasUserlist: Bool, secret: @escaping @Sendable (String) -> StoredSecret?,
                 ignoredStartupParameters: Set<String>, trackedParameters: TrackedParameters, mockKey: [UInt8],
@@ -46,6 +51,8 @@ public struct ClientLoginPolicy: Sendable {
 public struct ClientLogin {
     public enum Action: Equatable {
         case send([UInt8])
+        /// Answer an SSLRequest with `S` and start TLS; then call `tlsEstablished`.
+        case startTLS
         /// Send this error and close the connection.
         case reject(ErrorFields)
         /// A CancelRequest: act on it, then close without answering.
@@ -68,6 +75,10 @@ public struct ClientLogin {
     private var user = ""
     private var database = ""
     private var parameters: [StartupParameter] = []
+    /// The connection runs over TLS.
+    public private(set) var isSecure = false
+    /// The `tls-server-end-point` data of the TLS connection, for SCRAM-SHA-256-PLUS.
+    private var channelBinding: [UInt8]?
 
     public init(policy: ClientLoginPolicy, random: @escaping @Sendable (Int) -> [UInt8]) {
         self.policy = policy
@@ -83,6 +94,10 @@ public struct ClientLogin {
     public mutating func receive(_ packet: StartupPacket) -> [Action] {
         guard case .awaitingStartup = state else { return [protocolViolation("unexpected startup packet")] }
         switch packet {
+        case .sslRequest where policy.offersTLS && !isSecure:
+            return [.startTLS]
+        case .sslRequest where isSecure:
+            return [protocolViolation("SSLRequest over TLS")]
         case .sslRequest, .gssEncRequest:
             return [.send([UInt8(ascii: "N")])]
         case .cancel(let key):
@@ -91,6 +106,12 @@ public struct ClientLogin {
         case .startup(_, let minor, let sent):
             return startup(minor: minor, sent)
         }
+    }
+
+    /// The TLS handshake completed (after an SSLRequest, or PostgreSQL 17's direct TLS).
+    public mutating func tlsEstablished(serverEndPoint: [UInt8]?) {
+        isSecure = true
+        channelBinding = serverEndPoint
     }
 
     public mutating func receive(type: UInt8, body: [UInt8]) -> [Action] {
@@ -135,6 +156,11 @@ public struct ClientLogin {
                 parameters.append(StartupParameter(name: canonical, value: parameter.value))
             }
         }
+        guard isSecure || !policy.requiresTLS else {
+            state = .finished
+            return [.reject(ErrorFields(code: SQLState.invalidAuthorization,
+                                        message: "TLS is required (client_tls_sslmode): connect with sslmode=require or stronger"))]
+        }
         guard !user.isEmpty else {
             state = .finished
             return [.reject(ErrorFields(code: SQLState.invalidAuthorization, message: "no PostgreSQL user name specified in startup packet"))]
@@ -170,14 +196,18 @@ public struct ClientLogin {
 
     private mutating func offerSCRAM() -> [Action] {
         state = .awaitingSASLInitial
-        return [.send(AuthenticationRequest.sasl(mechanisms: ["SCRAM-SHA-256"]).encoded)]
+        let mechanisms = channelBinding == nil ? ["SCRAM-SHA-256"] : ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]
+        return [.send(AuthenticationRequest.sasl(mechanisms: mechanisms).encoded)]
     }
 
     private mutating func saslInitial(_ body: [UInt8]) -> [Action] {
         guard let (mechanism, data) = FrontendMessage.decodeSASLInitialResponse(body) else {
             return [protocolViolation("malformed SASLInitialResponse")]
         }
-        guard mechanism == "SCRAM-SHA-256" else {
+        // The -PLUS mechanism and a channel-binding flag of `p` go together.
+        let bindsChannel = data.starts(with: Array("p=".utf8))
+        guard mechanism == "SCRAM-SHA-256" && !bindsChannel
+                || mechanism == "SCRAM-SHA-256-PLUS" && bindsChannel && channelBinding != nil else {
             return [protocolViolation("client selected an invalid SASL authentication mechanism")]
         }
         let serverSecret: ScramServerSecret
@@ -186,7 +216,7 @@ public struct ClientLogin {
         case .plaintext(let password): serverSecret = .verifier(policy.verifierForPassword(user, password))
         case .md5, nil: serverSecret = .mock(user: user, key: policy.mockKey)
         }
-        var scram = ScramServer(secret: serverSecret, serverNonce: random(18))
+        var scram = ScramServer(secret: serverSecret, serverNonce: random(18), channelBinding: channelBinding)
         switch scram.receiveClientFirst(data) {
         case .success(let first):
             state = .awaitingSASLResponse(scram)

@@ -26,8 +26,26 @@ public enum ConnectionCloseReason: Equatable, Sendable, CustomStringConvertible 
     }
 }
 
+/// Encryption between a connection and its socket (TLS), sans I/O: the connection hands it
+/// the ciphertext it reads and sends the ciphertext it produces.
+public protocol ConnectionSecurity: AnyObject {
+    /// Ciphertext read from the socket.
+    func receive(_ ciphertext: UnsafeRawBufferPointer) throws
+    /// Decrypts into `buffer`, completing the handshake first: bytes written, and whether the
+    /// peer ended the session.
+    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> (count: Int, closed: Bool)
+    /// Decrypted bytes wait that `read` had no room for.
+    var hasBufferedPlaintext: Bool { get }
+    func write(_ plaintext: UnsafeRawBufferPointer) throws
+    /// Ciphertext to send: handshake messages, records, alerts.
+    func takeOutput() -> [UInt8]
+    var isEstablished: Bool { get }
+}
+
 /// A non-blocking stream socket on one loop. It owns a read buffer only while unread bytes
 /// are in it, and queues what a write could not take until the socket is writable again.
+/// With `security` set, the bytes it reads and writes are plaintext and the socket carries
+/// their encryption.
 public final class Connection: EventHandler {
     public let fd: Int32
     /// The loop that watches the socket; changed only by `detach` and `attach(to:)`.
@@ -41,6 +59,10 @@ public final class Connection: EventHandler {
     private var connecting: Bool
     private var registered = false
     public private(set) var isClosed = false
+    /// TLS on this connection, from `secure(with:)` on.
+    public private(set) var security: ConnectionSecurity?
+    /// Why the security layer failed, for the close reason.
+    public private(set) var securityError: String?
 
     /// Wraps an accepted or connecting descriptor and registers it with `loop`.
     public init(fd: Int32, loop: EventLoop, connecting: Bool = false) throws {
@@ -69,14 +91,43 @@ public final class Connection: EventHandler {
     /// queued, so the caller can stop reading from the source until `connectionDrained`.
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool {
-        transmit(count: bytes.count, write: { Socket.write(fd, bytes) }, rest: { bytes[$0...] })
+        if security != nil { return bytes.withUnsafeBytes { sendSecurely($0) } }
+        return sendRaw(bytes)
     }
 
     /// Writes `count` unread bytes of `buffer` starting `offset` past its read index, queueing the rest.
     @discardableResult
     public func send(from buffer: IOBuffer, offset: Int = 0, count: Int) -> Bool {
-        transmit(count: count, write: { buffer.write(to: fd, offset: offset, count: count) },
-                 rest: { buffer.copyBytes(at: offset + $0, count: count - $0)[...] })
+        if security != nil { return buffer.withUnreadBytes(offset: offset, count: count) { sendSecurely($0) } }
+        return transmit(count: count, write: { buffer.write(to: fd, offset: offset, count: count) },
+                        rest: { buffer.copyBytes(at: offset + $0, count: count - $0)[...] })
+    }
+
+    /// From now on the connection's bytes are encrypted by `security`; what it has to say
+    /// first (a client's handshake) goes out at once. `replayingInput`: the unread input is
+    /// already ciphertext (a TLS ClientHello read before TLS was known to start).
+    public func secure(with security: ConnectionSecurity, replayingInput: Bool = false) {
+        self.security = security
+        _ = sendRaw(security.takeOutput())
+        guard replayingInput, let buffer = input, !buffer.isEmpty else { return }
+        let ciphertext = buffer.copyBytes(at: 0, count: buffer.readableCount)
+        buffer.clear()
+        ciphertext.withUnsafeBytes { absorb($0) }
+    }
+
+    private func sendRaw(_ bytes: [UInt8]) -> Bool {
+        transmit(count: bytes.count, write: { Socket.write(fd, bytes) }, rest: { bytes[$0...] })
+    }
+
+    private func sendSecurely(_ plaintext: UnsafeRawBufferPointer) -> Bool {
+        guard let security, !isClosed else { return !isClosed }
+        do {
+            try security.write(plaintext)
+        } catch {
+            securityFailed(error)
+            return true
+        }
+        return sendRaw(security.takeOutput())
     }
 
     /// One write of `count` bytes, or none while earlier output waits; `rest(n)` copies what
@@ -185,6 +236,7 @@ public final class Connection: EventHandler {
     }
 
     private func readAvailable() {
+        if security != nil { return readSecurely() }
         let buffer = input ?? loop.buffers.take()
         input = buffer
         if buffer.writableCount == 0 { buffer.compact() }
@@ -205,6 +257,75 @@ public final class Connection: EventHandler {
         case .failed(let code):
             fail(.error(code))
         }
+    }
+
+    /// Reads ciphertext for the security layer.
+    private func readSecurely() {
+        let raw = loop.buffers.take()
+        defer { loop.buffers.give(raw) }
+        raw.clear()
+        switch raw.read(from: fd) {
+        case .bytes:
+            break
+        case .wouldBlock:
+            return
+        case .endOfFile:
+            return fail(.endOfFile)
+        case .failed(let code):
+            return fail(.error(code))
+        }
+        raw.withUnreadBytes(count: raw.readableCount) { absorb($0) }
+    }
+
+    /// Gives ciphertext to the security layer, answers what the handshake needs, decrypts into
+    /// `input`, and tells the delegate of plaintext and of the handshake completing.
+    private func absorb(_ ciphertext: UnsafeRawBufferPointer) {
+        guard let security else { return }
+        let wasEstablished = security.isEstablished
+        var decrypted = 0
+        var closed = false
+        do {
+            try security.receive(ciphertext)
+            var wanted = 1
+            while !closed {
+                // While the plaintext fills the buffer, more room: nothing decrypted may stay
+                // inside OpenSSL, where no readiness event would bring it out.
+                makeRoom(for: wanted)
+                wanted = 16_384
+                guard let buffer = input else { break }
+                let room = buffer.writableCount
+                let count = try buffer.appending { pointer, room in
+                    let result = try security.read(into: pointer, capacity: room)
+                    closed = result.closed
+                    return result.count
+                }
+                decrypted += count
+                guard count == room else { break }
+            }
+        } catch {
+            securityFailed(error)
+            return
+        }
+        _ = sendRaw(security.takeOutput())
+        if decrypted > 0 || security.isEstablished != wasEstablished {
+            delegate?.connectionReadable(self)
+        }
+        if closed { return fail(.endOfFile) }
+        if !isClosed { releaseInputIfEmpty() }
+    }
+
+    /// An input buffer with at least `room` bytes free after its unread bytes.
+    private func makeRoom(for room: Int) {
+        let buffer = input ?? loop.buffers.take()
+        input = buffer
+        if buffer.writableCount < room { buffer.compact() }
+        if buffer.writableCount < room { enlargeInput(toHold: buffer.readableCount + room) }
+    }
+
+    private func securityFailed(_ error: Error) {
+        securityError = "\(error)"
+        if let security { _ = sendRaw(security.takeOutput()) }   // the alert, if any
+        fail(.error(EPROTO))
     }
 
     private func flush() {

@@ -91,6 +91,21 @@ public final class IOBuffer {
         return copied
     }
 
+    /// Lets `body` view `count` unread bytes starting `offset` past the read index.
+    public func withUnreadBytes<T>(offset: Int = 0, count: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        precondition(offset >= 0 && count >= 0 && offset + count <= readableCount, "IOBuffer read out of bounds")
+        return try body(UnsafeRawBufferPointer(start: storage + readIndex + offset, count: count))
+    }
+
+    /// Lets `fill` write into the free space; it returns how many bytes it wrote.
+    public func appending<E: Error>(_ fill: (UnsafeMutableRawPointer, Int) throws(E) -> Int) throws(E) -> Int {
+        if writableCount == 0 { compact() }
+        let written = try fill(storage + writeIndex, writableCount)
+        precondition(written >= 0 && written <= writableCount, "IOBuffer append out of bounds")
+        writeIndex += written
+        return written
+    }
+
     /// One `read(2)` into the free space.
     public func read(from fd: Int32) -> IOResult {
         if writableCount == 0 { compact() }

@@ -16,21 +16,29 @@ enum ClusterConfiguration {
             "password_encryption = \(settingValue(options.passwordEncryption))",
             "logging_collector = off",
         ]
+        if options.tls != nil {
+            lines += ["ssl = on", "ssl_cert_file = '\(tlsCertificateName)'", "ssl_key_file = '\(tlsKeyName)'"]
+        }
         for (name, value) in options.extraSettings.sorted(by: { $0.key < $1.key }) {
             lines.append("\(name) = \(settingValue(value))")
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func hostBasedAuthentication(_ hostAuth: LocalClusterOptions.HostAuth) -> String {
+    /// The certificate and key a TLS cluster's data directory holds.
+    static let tlsCertificateName = "server.crt"
+    static let tlsKeyName = "server.key"
+
+    static func hostBasedAuthentication(_ hostAuth: LocalClusterOptions.HostAuth, tlsOnly: Bool = false) -> String {
         let method = hostAuth.rawValue
+        let others = tlsOnly ? "hostssl" : "host   "
         return """
             # Written by SluiceLocalCluster. First match wins.
             local     all          all                         trust
             host      all          postgres     127.0.0.1/32   trust
             host      all          postgres     ::1/128        trust
-            host      all          all          127.0.0.1/32   \(method)
-            host      all          all          ::1/128        \(method)
+            \(others)   all          all          127.0.0.1/32   \(method)
+            \(others)   all          all          ::1/128        \(method)
             host      replication  all          127.0.0.1/32   trust
             host      replication  all          ::1/128        trust
 

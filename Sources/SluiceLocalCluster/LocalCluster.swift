@@ -55,7 +55,17 @@ public final class LocalCluster: Sendable {
             log("initdb \(control.dataDirectory) (PostgreSQL programs in \(binaries.directory))")
             try control.initialize()
             try writeConfigurationFile(
-                "pg_hba.conf", ClusterConfiguration.hostBasedAuthentication(options.hostAuth), control, user)
+                "pg_hba.conf", ClusterConfiguration.hostBasedAuthentication(options.hostAuth, tlsOnly: options.tls != nil),
+                control, user)
+            if let tls = options.tls {
+                // PostgreSQL wants its key readable by its own account only.
+                for (source, name, mode) in [(tls.certificateFile, ClusterConfiguration.tlsCertificateName, 0o644),
+                                             (tls.keyFile, ClusterConfiguration.tlsKeyName, 0o600)] {
+                    let contents = try String(contentsOfFile: source, encoding: .utf8)
+                    try writeConfigurationFile(name, contents, control, user)
+                    chmod("\(control.dataDirectory)/\(name)", mode_t(mode))
+                }
+            }
             let mainConfiguration = "\(control.dataDirectory)/postgresql.conf"
             let original = try String(contentsOfFile: mainConfiguration, encoding: .utf8)
             try writeConfigurationFile(

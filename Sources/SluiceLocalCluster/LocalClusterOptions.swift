@@ -20,14 +20,19 @@ public struct LocalClusterOptions: Sendable {
     public var extraSettings: [String: String]
     /// TCP port on 127.0.0.1; nil picks a free one (and retries with another if it gets taken meanwhile).
     public var port: Int?
+    /// PEM certificate and key files: the server runs with `ssl = on` and pg_hba accepts TCP
+    /// logins (other than the superuser's) only over TLS (`hostssl`).
+    public var tls: (certificateFile: String, keyFile: String)?
 
     public init(
         hostAuth: HostAuth = .trust,
         roles: [(name: String, password: String?, superuser: Bool)] = [],
         databases: [String] = [],
         extraSettings: [String: String] = [:],
-        port: Int? = nil
+        port: Int? = nil,
+        tls: (certificateFile: String, keyFile: String)? = nil
     ) {
+        self.tls = tls
         self.hostAuth = hostAuth
         self.roles = roles
         self.databases = databases

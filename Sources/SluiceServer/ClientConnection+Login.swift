@@ -1,11 +1,25 @@
 import PostgresWire
+import SluiceAuth
 import SluiceCore
 import SluiceIO
 
 extension ClientConnection {
     /// Feeds the login machine the startup packet, then each authentication message.
     func continueLogin() {
+        if case .loggingIn(var login) = state, let tlsSession, tlsSession.isEstablished, !login.isSecure {
+            // PostgreSQL 17's direct TLS names the protocol with ALPN, as PostgreSQL requires.
+            if startedTLSDirectly && tlsSession.negotiatedProtocol != "postgresql" {
+                reject(ErrorFields(code: SQLState.protocolViolation, message: "direct TLS without ALPN protocol \"postgresql\""))
+                return
+            }
+            login.tlsEstablished(serverEndPoint: tlsSession.serverEndPoint)
+            state = .loggingIn(login)
+        }
         while case .loggingIn(var login) = state, let input = connection.input, !input.isEmpty {
+            if login.expectsStartupPacket && !login.isSecure && input.byte(at: 0) == Self.tlsHandshakeRecord {
+                startTLS(directly: true)
+                return
+            }
             if login.expectsStartupPacket {
                 let available = input.copyBytes(at: 0, count: min(input.readableCount, StartupPacket.maximumLength))
                 switch StartupPacket.decode(available) {
@@ -52,6 +66,16 @@ extension ClientConnection {
             switch action {
             case .send(let bytes):
                 loginOutput? += bytes
+            case .startTLS:
+                flushLoginOutput()
+                // Bytes after an SSLRequest, before the answer, would be taken as encrypted:
+                // refused, as PostgreSQL refuses them (CVE-2021-23214).
+                guard connection.input?.isEmpty ?? true else {
+                    reject(ErrorFields(code: SQLState.protocolViolation, message: "received unencrypted data after SSL request"))
+                    return
+                }
+                connection.send([UInt8(ascii: "S")])
+                startTLS(directly: false)
             case .reject(let error):
                 reject(error)
             case .cancel(let key):
@@ -63,6 +87,26 @@ extension ClientConnection {
                 loginTimer = nil
                 worker.clientAuthenticated(self)
             }
+        }
+    }
+
+    /// A TLS record's first byte: a client starting TLS without an SSLRequest.
+    static let tlsHandshakeRecord: UInt8 = 0x16
+
+    /// Starts the TLS handshake, after `S` answered an SSLRequest or, `directly`, on the
+    /// ClientHello already read.
+    private func startTLS(directly: Bool) {
+        guard let context = worker.tls.client else {
+            reject(ErrorFields(code: SQLState.protocolViolation, message: "TLS is not enabled (client_tls_sslmode = disable)"))
+            return
+        }
+        do {
+            let session = try TLSSession(context: context)
+            tlsSession = session
+            startedTLSDirectly = directly
+            connection.secure(with: session, replayingInput: directly)
+        } catch {
+            reject(ErrorFields(code: SQLState.internalError, message: "cannot start TLS: \(error)"))
         }
     }
 

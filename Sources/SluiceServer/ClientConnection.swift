@@ -1,5 +1,6 @@
 import Logging
 import PostgresWire
+import SluiceAuth
 import SluiceConfig
 import SluiceCore
 import SluiceIO
@@ -46,6 +47,10 @@ final class ClientConnection: ConnectionDelegate {
     /// The statements it prepared with SQL-level PREPARE, by its names: a namespace apart
     /// from `statements` (see `ClientConnection+SQLPreparedStatements`).
     var sqlStatements: [String: PreparedStatement] = [:]
+    /// The client's TLS session, once it asked for TLS.
+    var tlsSession: TLSSession?
+    /// It began with a ClientHello instead of an SSLRequest (PostgreSQL 17's direct TLS).
+    var startedTLSDirectly = false
     /// Set when the client's database splits reads and writes (transaction and statement mode).
     var split: SplitRouting?
     /// When the client last started waiting for a server, or last became idle between transactions.
@@ -96,7 +101,7 @@ final class ClientConnection: ConnectionDelegate {
     }
 
     func connectionClosed(_ connection: Connection, reason: ConnectionCloseReason) {
-        finish(reason: reason.description)
+        finish(reason: connection.securityError.map { "TLS: \($0)" } ?? reason.description)
     }
 
     /// Sends an error and closes, as PostgreSQL does for a FATAL error.

@@ -37,8 +37,18 @@ extension Pooler {
             logger.warning("reload: \(restartOnly.joined(separator: ", ")) take effect only after a restart")
             keepRestartOnlySettings(of: running.settings, in: &fresh.settings)
         }
+        let tls: TLSContexts
+        do {
+            tls = try TLSContexts(fresh.settings)
+        } catch {
+            logger.error("reload failed, keeping the running configuration: TLS: \(error)")
+            return
+        }
         for worker in workers {
-            main.onWorker(worker.index) { [fresh] in $0.configuration = fresh }
+            main.onWorker(worker.index) { [fresh] in
+                $0.configuration = fresh
+                $0.tls = tls
+            }
         }
         main.applyPoolLimits()
         logger.info("configuration reloaded")

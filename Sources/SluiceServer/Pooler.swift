@@ -47,9 +47,15 @@ public final class Pooler: @unchecked Sendable {
         trackedParameters = TrackedParameters(extra: configuration.settings.trackExtraParameters)
         shared = Guarded(SharedState())
         let bufferSize = max(configuration.settings.packetBufferSize, 16 * 1024)
+        let tls: TLSContexts
+        do {
+            tls = try TLSContexts(configuration.settings)
+        } catch {
+            throw StartError("TLS: \(error)")
+        }
         for index in 0..<max(1, configuration.settings.threads) {
             workers.append(Worker(index: index, loop: try EventLoop(bufferSize: bufferSize),
-                                  configuration: configuration, pooler: self))
+                                  configuration: configuration, tls: tls, pooler: self))
         }
     }
 

@@ -10,6 +10,10 @@ import SluiceIO
 final class ServerConnection: ConnectionDelegate {
     enum State {
         case connecting
+        /// An SSLRequest went out; PostgreSQL answers `S` or `N`. The startup packet waits.
+        case requestingTLS(ServerLogin, startup: [UInt8])
+        /// TLS handshake under way; the startup packet goes once it completes.
+        case securing(ServerLogin, startup: [UInt8])
         case loggingIn(ServerLogin)
         /// Running Sluice's own query; `completion` gets the first error, if any, at ReadyForQuery.
         case internalQuery(firstError: ErrorFields?, completion: (ErrorFields?) -> Void)
@@ -91,8 +95,13 @@ final class ServerConnection: ConnectionDelegate {
         let connection = try Connection.connect(host: host, port: port, loop: worker.loop)
         connection.delegate = self
         self.connection = connection
-        state = .loggingIn(login)
-        connection.send(startupMessage)
+        if worker.tls.server != nil && !host.hasPrefix("/") {
+            state = .requestingTLS(login, startup: startupMessage)
+            connection.send(StartupPacket.sslRequestPacket)
+        } else {
+            state = .loggingIn(login)
+            connection.send(startupMessage)
+        }
         if timeout > 0 {
             connectTimer = worker.loop.schedule(after: timeout) { [weak self] in
                 self?.fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
@@ -105,6 +114,8 @@ final class ServerConnection: ConnectionDelegate {
     func connectionReadable(_ connection: Connection) {
         guard let input = connection.input else { return }
         switch state {
+        case .requestingTLS(let login, let startup): answerToSSLRequest(input, login, startup)
+        case .securing(let login, let startup): handshakeProgressed(login, startup)
         case .loggingIn: continueLogin(input)
         case .internalQuery: readInternalReply(input)
         case .linked(let client): forwardToClient(client, input)
@@ -118,7 +129,8 @@ final class ServerConnection: ConnectionDelegate {
     }
 
     func connectionClosed(_ connection: Connection, reason: ConnectionCloseReason) {
-        fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(reason)"))
+        let cause = connection.securityError.map { "TLS: \($0)" } ?? "\(reason)"
+        fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(cause)"))
     }
 
     /// Counts what the client sends, to know when the server has answered everything.
@@ -327,7 +339,7 @@ final class ServerConnection: ConnectionDelegate {
             return
         }
         switch previous {
-        case .connecting, .loggingIn:
+        case .connecting, .requestingTLS, .securing, .loggingIn:
             worker.serverOpenFailed(self, error: error)
         case .linked(let client):
             worker.serverRemoved(self)

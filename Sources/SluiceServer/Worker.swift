@@ -19,6 +19,8 @@ final class Worker {
     }
     /// Decides which transactions of read/write-split databases may run on a replica.
     private(set) var classifier: QueryRouteClassifier
+    /// TLS toward clients and servers, as the configuration asks.
+    var tls: TLSContexts
     /// On the first worker: the watches of read/write-split databases' servers, by database.
     var replicaWatches: [String: ReplicaWatch] = [:]
     var clients: [ClientID: ClientConnection] = [:]
@@ -28,10 +30,11 @@ final class Worker {
     /// True once this worker told the pooler it has no client left while stopping.
     private var reportedNoClients = false
 
-    init(index: Int, loop: EventLoop, configuration: Configuration, pooler: Pooler) {
+    init(index: Int, loop: EventLoop, configuration: Configuration, tls: TLSContexts, pooler: Pooler) {
         self.index = index
         self.loop = loop
         self.configuration = configuration
+        self.tls = tls
         self.pooler = pooler
         classifier = Self.classifier(for: configuration)
     }
@@ -71,7 +74,7 @@ final class Worker {
             return
         }
         let settings = configuration.settings
-        let policy = ClientLoginPolicy(
+        var policy = ClientLoginPolicy(
             authType: settings.authType,
             hasUserlist: settings.authFile != nil,
             secret: { [secrets = configuration.userSecrets] in secrets[$0] },
@@ -80,6 +83,8 @@ final class Worker {
             mockKey: pooler.mockKey,
             verifierForPassword: { [plaintextVerifiers = pooler.plaintextVerifiers] in plaintextVerifiers.verifier(user: $0, password: $1) }
         )
+        policy.offersTLS = tls.client != nil
+        policy.requiresTLS = tls.clientRequiresTLS
         let id = ClientID(pooler.newID(), loop: index)
         let cancelKey = pooler.shared.withLock { shared in
             let key = Self.newCancelKey(unlike: shared.clientsByCancelKey)

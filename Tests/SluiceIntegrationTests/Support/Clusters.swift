@@ -13,6 +13,23 @@ enum Clusters {
     /// pg_hba asks for md5; the role's password is stored as an md5 hash.
     static let md5: LocalCluster = start(.md5)
 
+    /// ssl = on, and pg_hba accepts the app role over TCP only with TLS (and SCRAM).
+    static let tls: LocalCluster = {
+        do {
+            let files = Certificates.files
+            let cluster = try LocalCluster.start(LocalClusterOptions(
+                hostAuth: .scramSHA256,
+                roles: [(name: "app", password: password, superuser: false)],
+                databases: ["app"],
+                tls: (files.serverCertificate, files.serverKey)
+            ))
+            try cluster.psql("ALTER DATABASE app OWNER TO app")
+            return cluster
+        } catch {
+            fatalError("cannot start PostgreSQL with TLS for the integration tests: \(error)")
+        }
+    }()
+
     /// A primary (pg_hba trusts TCP logins) and a streaming replica of it, for read/write
     /// splitting; the suite that uses them pauses replay and stops the replica.
     static let replicated: (primary: LocalCluster, replica: LocalCluster) = {
