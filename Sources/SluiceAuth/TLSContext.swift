@@ -66,6 +66,10 @@ public final class TLSContext: @unchecked Sendable {
             guard caFile != nil else { throw TLSError(message: "verifying peers needs a CA file") }
             let mode = role == .server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER
             SSL_CTX_set_verify(context, mode, nil)
+        } else if role == .server && caFile != nil {
+            // Clients may present a certificate (for auth_hba_file's cert method); one that
+            // does not verify fails the handshake.
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         }
         let minimum = try Self.minimumVersion(protocols)
         guard SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, minimum, nil) == 1 else {

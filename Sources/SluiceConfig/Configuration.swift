@@ -10,6 +10,8 @@ public struct Configuration: Sendable, Equatable {
     public var users: [String: UserEntry]
     /// From `auth_file`; empty if none is set.
     public var userSecrets: [String: StoredSecret]
+    /// From `auth_hba_file` when `auth_type = hba`.
+    public var hostBasedAuthentication = HostBasedAuthentication()
     /// The main configuration file.
     public var sourcePath: String
 

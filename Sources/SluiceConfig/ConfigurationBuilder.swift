@@ -86,14 +86,28 @@ struct ConfigurationBuilder {
         diagnostics += errors
     }
 
+    mutating func loadHBAFile(readFile: (String) -> String?) {
+        let location = settingLocations["auth_hba_file"] ?? settingLocations["auth_type"]
+            ?? SourceLocation(file: configuration.sourcePath, line: 0)
+        guard configuration.settings.authType == .hba else { return }
+        guard let file = configuration.settings.authHBAFile else {
+            diagnostics.append(.error(location, "auth_type hba needs auth_hba_file"))
+            return
+        }
+        let resolved = Paths.resolve(file, relativeTo: location.file)
+        configuration.settings.authHBAFile = resolved
+        guard let text = readFile(resolved) else {
+            diagnostics.append(.error(location, "auth_hba_file: cannot read file \"\(resolved)\""))
+            return
+        }
+        let (rules, errors) = HostBasedAuthentication.parse(text: text, path: resolved)
+        configuration.hostBasedAuthentication = rules
+        diagnostics += errors
+    }
+
     /// Checks that need the whole configuration.
     mutating func validate() {
         let settings = configuration.settings
-        if !settings.authType.isSupported {
-            let location = settingLocations["auth_type"] ?? SourceLocation(file: configuration.sourcePath, line: 0)
-            diagnostics.append(.error(
-                location, "auth_type \(settings.authType.rawValue) is not available in Sluice (it needs auth_hba_file or client TLS); use trust, any, plain, md5 or scram-sha-256"))
-        }
         if settings.authType.requiresAuthFile, settings.authFile == nil {
             let location = settingLocations["auth_type"] ?? SourceLocation(file: configuration.sourcePath, line: 0)
             diagnostics.append(.error(

@@ -27,6 +27,7 @@ public enum ConfigurationLoader {
             builder.add(item)
         }
         builder.loadAuthFile(readFile: readFile)
+        builder.loadHBAFile(readFile: readFile)
         builder.validate()
 
         let errors = builder.diagnostics.filter { $0.severity == .error }

@@ -20,20 +20,11 @@ public enum AuthType: String, Sendable, CaseIterable {
     case md5
     /// SCRAM-SHA-256 against `auth_file`.
     case scramSHA256 = "scram-sha-256"
-    /// Per-connection method from `auth_hba_file`. Recognised so PgBouncer configurations
-    /// parse; Sluice does not implement it (see `isSupported`).
+    /// Per-connection method from `auth_hba_file`.
     case hba
-    /// TLS client certificate. Recognised so PgBouncer configurations parse; Sluice does not
-    /// implement it (see `isSupported`).
+    /// A TLS client certificate whose common name is the user name (client_tls_sslmode
+    /// verify-ca or verify-full makes clients present one).
     case cert
-
-    /// Whether Sluice implements this method; `hba` and `cert` only parse.
-    public var isSupported: Bool {
-        switch self {
-        case .trust, .any, .plain, .md5, .scramSHA256: true
-        case .hba, .cert: false
-        }
-    }
 
     /// Whether the method checks passwords, so that `auth_file` must be set.
     public var requiresAuthFile: Bool {

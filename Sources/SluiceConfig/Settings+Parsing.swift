@@ -16,6 +16,8 @@ extension Settings {
         case "unix_socket_dir": unixSocketDir = nonEmpty(value)
         case "auth_type": authType = try Values.choice(value, of: AuthType.self)
         case "auth_file": authFile = nonEmpty(value)
+        case "auth_hba_file": authHBAFile = nonEmpty(value)
+        case "auth_failure_delay": authFailureDelay = try Values.seconds(value)
         case "admin_users": adminUsers = Set(Values.list(value))
         case "stats_users": statsUsers = Set(Values.list(value))
         case "pool_mode": poolMode = try Values.choice(value, of: PoolMode.self)
@@ -84,7 +86,7 @@ extension Settings {
     /// PgBouncer settings that Sluice accepts and ignores, so that they get a gentler warning
     /// than a misspelt key.
     static let unsupportedPgBouncerKeys: Set<String> = [
-        "application_name_add_host", "auth_dbname", "auth_hba_file", "auth_query", "auth_user",
+        "application_name_add_host", "auth_dbname", "auth_query", "auth_user",
         "autodb_idle_timeout", "cancel_wait_timeout", "client_tls_dheparams", "client_tls_ecdhcurve",
         "conffile", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
         "job_name", "listen_backlog", "peer_id", "query_wait_notify",

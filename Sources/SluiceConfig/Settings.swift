@@ -17,6 +17,10 @@ public struct Settings: Sendable, Equatable {
     public var authType: AuthType = .md5
     /// `auth_file`, resolved by the loader against the configuration file's directory.
     public var authFile: String?
+    /// Ours: how long a failed login waits for its error (0 answers at once).
+    public var authFailureDelay: Double = 0.5
+    /// The rules of `auth_type = hba` (PgBouncer's pg_hba.conf subset).
+    public var authHBAFile: String?
     /// `admin_users`: may run every admin console command.
     public var adminUsers: Set<String> = []
     /// `stats_users`: may run the read-only admin console commands.

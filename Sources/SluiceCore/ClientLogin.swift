@@ -30,6 +30,10 @@ public struct ClientLoginPolicy: Sendable {
     public var offersTLS = false
     /// client_tls_sslmode require, verify-ca or verify-full: a startup without TLS is refused.
     public var requiresTLS = false
+    /// The rules of `auth_type = hba`.
+    public var hostBasedAuthentication = HostBasedAuthentication()
+    /// The client's IP address; nil for a Unix-socket client.
+    public var peerAddress: String?
 
     public init(authType: AuthType, hasUserlist: Bool, secret: @escaping @Sendable (String) -> StoredSecret?,
                 ignoredStartupParameters: Set<String>, trackedParameters: TrackedParameters, mockKey: [UInt8],
@@ -79,6 +83,8 @@ public struct ClientLogin {
     public private(set) var isSecure = false
     /// The `tls-server-end-point` data of the TLS connection, for SCRAM-SHA-256-PLUS.
     private var channelBinding: [UInt8]?
+    /// The common name of the client certificate the TLS handshake verified, if any.
+    private var certificateName: String?
 
     public init(policy: ClientLoginPolicy, random: @escaping @Sendable (Int) -> [UInt8]) {
         self.policy = policy
@@ -109,9 +115,10 @@ public struct ClientLogin {
     }
 
     /// The TLS handshake completed (after an SSLRequest, or PostgreSQL 17's direct TLS).
-    public mutating func tlsEstablished(serverEndPoint: [UInt8]?) {
+    public mutating func tlsEstablished(serverEndPoint: [UInt8]?, verifiedCertificateName: String? = nil) {
         isSecure = true
         channelBinding = serverEndPoint
+        certificateName = verifiedCertificateName
     }
 
     public mutating func receive(type: UInt8, body: [UInt8]) -> [Action] {
@@ -177,7 +184,14 @@ public struct ClientLogin {
     /// verifier and md5 was asked for (a verifier cannot answer an md5 challenge).
     private mutating func challenge() -> [Action] {
         let secret = policy.secret(user)
-        switch policy.authType {
+        var method = policy.authType
+        if method == .hba {
+            switch hostBasedMethod() {
+            case .success(let chosen): method = chosen
+            case .failure(let refusal): return refusal.actions
+            }
+        }
+        switch method {
         case .trust, .any:
             if policy.authType == .trust && policy.hasUserlist && secret == nil { return fail() }
             return succeed(clientKey: nil)
@@ -189,9 +203,42 @@ public struct ClientLogin {
             let salt = random(4)
             state = .awaitingPassword(salt: salt)
             return [.send(AuthenticationRequest.md5Password(salt: salt).encoded)]
-        case .scramSHA256, .hba, .cert:
+        case .scramSHA256, .hba:
             return offerSCRAM()
+        case .cert:
+            guard isSecure, let certificateName, certificateName == user else {
+                state = .finished
+                return [.reject(ErrorFields(code: SQLState.invalidAuthorization,
+                                            message: "certificate authentication failed for user \"\(user)\""))]
+            }
+            return succeed(clientKey: nil)
         }
+    }
+
+    private struct Refusal: Error {
+        let actions: [Action]
+    }
+
+    /// The method the first matching `auth_hba_file` line names, as an auth_type.
+    private mutating func hostBasedMethod() -> Result<AuthType, Refusal> {
+        let origin: HostBasedAuthentication.Origin = policy.peerAddress.map { .tcp(address: $0, tls: isSecure) } ?? .unixSocket
+        let chosen = policy.hostBasedAuthentication.method(database: database, user: user, origin: origin)
+        let method: AuthType
+        switch chosen {
+        case .trust: method = .any
+        case .password: method = .plain
+        case .md5: method = .md5
+        case .scramSHA256: method = .scramSHA256
+        case .cert: method = .cert
+        case .reject, .none:
+            state = .finished
+            let host = policy.peerAddress.map { "host \"\($0)\"" } ?? "local connection"
+            let verb = chosen == .reject ? "auth_hba_file rejects" : "no auth_hba_file entry for"
+            return .failure(Refusal(actions: [.reject(ErrorFields(
+                code: SQLState.invalidAuthorization,
+                message: "\(verb) \(host), user \"\(user)\", database \"\(database)\"\(isSecure ? ", TLS" : ", no TLS")"))]))
+        }
+        return .success(method)
     }
 
     private mutating func offerSCRAM() -> [Action] {

@@ -12,7 +12,8 @@ extension ClientConnection {
                 reject(ErrorFields(code: SQLState.protocolViolation, message: "direct TLS without ALPN protocol \"postgresql\""))
                 return
             }
-            login.tlsEstablished(serverEndPoint: tlsSession.serverEndPoint)
+            login.tlsEstablished(serverEndPoint: tlsSession.serverEndPoint,
+                                 verifiedCertificateName: tlsSession.peerCertificateVerified ? tlsSession.peerCommonName : nil)
             state = .loggingIn(login)
         }
         while case .loggingIn(var login) = state, let input = connection.input, !input.isEmpty {
@@ -76,6 +77,13 @@ extension ClientConnection {
                 }
                 connection.send([UInt8(ascii: "S")])
                 startTLS(directly: false)
+            case .reject(let error) where Self.isAuthenticationFailure(error) && worker.configuration.settings.authFailureDelay > 0:
+                // The answer waits (a timer, no work), so guessing passwords is slow; unknown
+                // users and wrong passwords wait the same.
+                if let loginTimer { connection.loop.cancel(loginTimer) }
+                loginTimer = nil
+                connection.pauseReading()
+                connection.loop.schedule(after: worker.configuration.settings.authFailureDelay) { [weak self] in self?.reject(error) }
             case .reject(let error):
                 reject(error)
             case .cancel(let key):
@@ -88,6 +96,10 @@ extension ClientConnection {
                 worker.clientAuthenticated(self)
             }
         }
+    }
+
+    static func isAuthenticationFailure(_ error: ErrorFields) -> Bool {
+        error.code == SQLState.invalidPassword || error.code == SQLState.invalidAuthorization
     }
 
     /// A TLS record's first byte: a client starting TLS without an SSLRequest.

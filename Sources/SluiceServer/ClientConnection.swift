@@ -36,7 +36,7 @@ final class ClientConnection: ConnectionDelegate {
     /// Bytes gathered while login actions run, written together (see `perform`); nil otherwise.
     var loginOutput: [UInt8]?
     var loginTimer: TimerID?
-    var stream = MessageStream()
+    var stream: MessageStream
     /// True when this client's named statements are mapped to Sluice's shared ones (transaction
     /// and statement mode with max_prepared_statements above 0).
     var mapsStatements = false
@@ -63,6 +63,7 @@ final class ClientConnection: ConnectionDelegate {
         self.worker = worker
         self.state = .loggingIn(login)
         self.cancelKey = cancelKey
+        stream = MessageStream(maximumMessageLength: worker.configuration.settings.maxPacketSize)
         connection.delegate = self
     }
 
@@ -199,6 +200,9 @@ final class ClientConnection: ConnectionDelegate {
             reject(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from client"))
         } else if case .needsRoom(let size) = outcome {
             connection.enlargeInput(toHold: size)
+        } else if case .exceedsMaximum(let size) = outcome {
+            reject(ErrorFields(code: SQLState.programLimitExceeded,
+                               message: "a \(size)-byte message is longer than max_packet_size (\(stream.maximumMessageLength) bytes)"))
         } else if case .tooLarge(let size) = outcome {
             reject(ErrorFields(code: SQLState.programLimitExceeded,
                                message: "a \(size)-byte Parse, Describe or Close is more than Sluice reads whole (\(stream.maximumInspectedLength) bytes)"))

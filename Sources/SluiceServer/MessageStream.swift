@@ -44,6 +44,8 @@ struct MessageStream {
         case needsRoom(Int)
         /// A message the owner must see whole is longer than `maximumInspectedLength`.
         case tooLarge(Int)
+        /// A message longer than `maximumMessageLength` (max_packet_size), of this size.
+        case exceedsMaximum(Int)
         /// A header no PostgreSQL peer would send: close the connection.
         case malformed
     }
@@ -52,9 +54,12 @@ struct MessageStream {
     /// The decision for a message seen only in part so far, so `decide` sees each header once.
     private var pendingDecision: Decision?
     let maximumInspectedLength: Int
+    /// The longest message (type byte excluded) the peer may send at all.
+    let maximumMessageLength: Int
 
-    init(maximumInspectedLength: Int = 1 << 20) {
+    init(maximumInspectedLength: Int = 1 << 20, maximumMessageLength: Int = Int.max) {
         self.maximumInspectedLength = maximumInspectedLength
+        self.maximumMessageLength = maximumMessageLength
     }
 
     /// Scans `buffer`, calling `forward(offset, count)` for each run of bytes to pass on,
@@ -83,6 +88,7 @@ struct MessageStream {
             let type = buffer.byte(at: offset)
             let length = Int(buffer.uint32(at: offset + 1))
             guard length >= 4 else { outcome = .malformed; break }
+            guard length <= maximumMessageLength else { outcome = .exceedsMaximum(1 + length); break }
             let decision = pendingDecision ?? decide(type, length)
             pendingDecision = nil
             let seen: Int

@@ -194,7 +194,7 @@ final class ServerConnection: ConnectionDelegate {
         isMidMessage = stream.remainingPassThrough > 0
         if blocked { connection?.pauseReading() }
         switch outcome {
-        case .malformed, .tooLarge:
+        case .malformed, .tooLarge, .exceedsMaximum:
             fail(ErrorFields(code: SQLState.protocolViolation, message: "invalid message from server"))
             return
         case .needsRoom(let size):

@@ -85,6 +85,8 @@ final class Worker {
         )
         policy.offersTLS = tls.client != nil
         policy.requiresTLS = tls.clientRequiresTLS
+        policy.hostBasedAuthentication = configuration.hostBasedAuthentication
+        policy.peerAddress = Self.address(ofPeer: peer)
         let id = ClientID(pooler.newID(), loop: index)
         let cancelKey = pooler.shared.withLock { shared in
             let key = Self.newCancelKey(unlike: shared.clientsByCancelKey)
@@ -102,6 +104,14 @@ final class Worker {
                 client?.reject(ErrorFields(code: SQLState.protocolViolation, message: "client_login_timeout"))
             }
         }
+    }
+
+    /// The IP address in `host:port` or `[v6]:port`; nil for a Unix-socket peer.
+    static func address(ofPeer peer: String) -> String? {
+        guard peer != "unix" else { return nil }
+        if peer.hasPrefix("["), let end = peer.firstIndex(of: "]") { return String(peer[peer.index(after: peer.startIndex)..<end]) }
+        guard let colon = peer.lastIndex(of: ":") else { return peer }
+        return String(peer[..<colon])
     }
 
     /// A random key no other client holds, so a CancelRequest can only reach its own client.

@@ -178,20 +178,51 @@ import Testing
         #expect(Values.list("") == [])
     }
 
-    @Test func supportedAuthTypesParse() throws {
-        for type in AuthType.allCases where type.isSupported {
+    @Test func everyAuthTypeParses() throws {
+        for type in AuthType.allCases where type != .hba {
             let text = "[pgbouncer]\nauth_type = \(type.rawValue)\nauth_file = /u.txt\n"
             #expect(try parse(text, files: ["/u.txt": ""]).0.settings.authType == type)
         }
-        #expect(AuthType.hba.isSupported == false && AuthType.cert.isSupported == false)
-        #expect(AuthType.scramSHA256.isSupported && AuthType.any.isSupported)
     }
 
-    @Test(arguments: ["hba", "cert"])
-    func unavailableAuthTypesAreErrorsNotSilentFallbacks(type: String) {
-        let found = errors("[pgbouncer]\nauth_type = \(type)\nauth_file = /u.txt\n", files: ["/u.txt": ""])
+    @Test func hbaNeedsItsFile() {
+        let found = errors("[pgbouncer]\nauth_type = hba\n")
         #expect(found.count == 1)
-        #expect(found.first?.description.hasPrefix("/etc/sluice/pgbouncer.ini:2: auth_type \(type) is not available in Sluice") == true)
+        #expect(found.first?.description.hasPrefix("/etc/sluice/pgbouncer.ini:2: auth_type hba needs auth_hba_file") == true, "\(found)")
+    }
+
+    @Test func hbaRulesParseAndMatchTheFirstLine() throws {
+        let (config, warnings) = try parse("[pgbouncer]\nauth_type = hba\nauth_hba_file = hba.conf\nauth_file = /u.txt\n", files: [
+            "/u.txt": "",
+            "/etc/sluice/hba.conf": """
+                # comments and blank lines are skipped
+
+                local     all      all                      trust
+                hostssl   app      app     10.0.0.0/8       cert
+                host      app,two  app     10.0.0.0 255.0.0.0 scram-sha-256
+                host      all      mallory all              reject
+                hostnossl all      all     ::1/128          md5
+                host      all      all     0.0.0.0/0        password
+                """,
+        ])
+        #expect(warnings == [])
+        let hba = config.hostBasedAuthentication
+        #expect(hba.method(database: "app", user: "x", origin: .unixSocket) == .trust)
+        #expect(hba.method(database: "app", user: "app", origin: .tcp(address: "10.1.2.3", tls: true)) == .cert)
+        #expect(hba.method(database: "app", user: "app", origin: .tcp(address: "10.1.2.3", tls: false)) == .scramSHA256)
+        #expect(hba.method(database: "two", user: "app", origin: .tcp(address: "10.9.9.9", tls: true)) == .scramSHA256)
+        #expect(hba.method(database: "app", user: "mallory", origin: .tcp(address: "10.1.2.3", tls: false)) == .reject)
+        #expect(hba.method(database: "app", user: "bob", origin: .tcp(address: "::1", tls: false)) == .md5)
+        #expect(hba.method(database: "app", user: "bob", origin: .tcp(address: "::1", tls: true)) == nil, "no IPv6 line for TLS")
+        #expect(hba.method(database: "app", user: "bob", origin: .tcp(address: "192.168.1.1", tls: false)) == .password)
+    }
+
+    @Test func badHBALinesAreErrorsWithTheirLine() {
+        let found = errors("[pgbouncer]\nauth_type = hba\nauth_hba_file = /hba.conf\n", files: [
+            "/hba.conf": "host all all 10.0.0.0/33 md5\nhost all all 10.0.0.0/8 peer\nlocalish all all trust\nhost all all\n",
+        ])
+        #expect(found.count == 4, "\(found)")
+        #expect(found.first?.description.hasPrefix("/hba.conf:1: auth_hba_file: invalid address") == true, "\(found)")
     }
 
     @Test func invalidValuesAreErrorsNamingFileLineKeyAndAlternatives() {

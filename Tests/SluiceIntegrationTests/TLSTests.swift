@@ -88,3 +88,66 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests {
+    /// auth_type = hba: the first matching auth_hba_file line decides, by connection type,
+    /// database, user and address; cert logs in by the client certificate's common name.
+    @Suite
+    struct HostBasedAuthenticationTests {
+        let cluster = Clusters.tls
+        let files = Certificates.files
+        let password = Clusters.password
+
+        func sluice() throws -> SluiceInstance {
+            let directory = NSTemporaryDirectory() + "sluice-hba-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let hba = "\(directory)/hba.conf"
+            try """
+                local    all  all                    trust
+                host     all  blocked  127.0.0.1/32  reject
+                hostssl  all  all      127.0.0.1/32  cert
+                host     all  all      127.0.0.1/32  scram-sha-256
+                """.write(toFile: hba, atomically: true, encoding: .utf8)
+            return try SluiceInstance(cluster: cluster, settings: [
+                "pool_mode": "transaction", "auth_type": "hba", "auth_hba_file": hba, "auth_failure_delay": "0",
+                "client_tls_sslmode": "prefer", "client_tls_cert_file": files.serverCertificate,
+                "client_tls_key_file": files.serverKey, "client_tls_ca_file": files.ca,
+                "server_tls_sslmode": "verify-ca", "server_tls_ca_file": files.ca,
+            ], userlist: [("app", password), ("blocked", password), ("other", password)],
+               databases: "app = host=127.0.0.1 port=\(cluster.port) dbname=app")
+        }
+
+        func psql(_ sluice: SluiceInstance, _ options: String, password: String? = nil) throws -> ProcessRunner.Output {
+            try Tools.psql("port=\(sluice.port) dbname=app \(options)", "SELECT current_user", password: password)
+        }
+
+        @Test func eachLineDecidesForTheConnectionsItMatches() throws {
+            let sluice = try sluice()
+            // hostssl + cert: the certificate's common name is the user; no password asked.
+            let cert = try psql(sluice, "host=127.0.0.1 user=app sslmode=require sslcert=\(files.clientCertificate) sslkey=\(files.clientKey)")
+            #expect(cert.stdout == "app\n", "\(cert.stderr)")
+            // Plaintext TCP skips the hostssl line: SCRAM with the password.
+            let scram = try psql(sluice, "host=127.0.0.1 user=app sslmode=disable", password: password)
+            #expect(scram.stdout == "app\n", "\(scram.stderr)")
+            let wrong = try psql(sluice, "host=127.0.0.1 user=app sslmode=disable", password: "wrong")
+            #expect(wrong.stderr.contains("password authentication failed"), "\(wrong.stderr)")
+            // A reject line.
+            let blocked = try psql(sluice, "host=127.0.0.1 user=blocked sslmode=disable", password: password)
+            #expect(blocked.stderr.contains("auth_hba_file rejects host \"127.0.0.1\", user \"blocked\""), "\(blocked.stderr)")
+            // The Unix socket is trusted.
+            let local = try psql(sluice, "host=\(sluice.directory) user=app")
+            #expect(local.stdout == "app\n", "\(local.stderr)")
+        }
+
+        @Test func aCertificateForAnotherUserIsRefused() throws {
+            let sluice = try sluice()
+            let other = try psql(sluice, "host=127.0.0.1 user=other sslmode=require sslcert=\(files.clientCertificate) sslkey=\(files.clientKey)",
+                                 password: password)
+            #expect(other.status != 0)
+            #expect(other.stderr.contains("certificate authentication failed for user \"other\""), "\(other.stderr)")
+            // Over TLS without a certificate the cert line still decides: refused, not asked for a password.
+            let none = try psql(sluice, "host=127.0.0.1 user=app sslmode=require sslcert=/nonexistent sslkey=/nonexistent", password: password)
+            #expect(none.stderr.contains("certificate authentication failed"), "\(none.stderr)")
+        }
+    }
+}
