@@ -73,36 +73,43 @@ struct ConfigurationBuilder {
 
     /// Reads `auth_file`, if set, resolved against the directory of the file that set it.
     mutating func loadAuthFile(readFile: (String) -> String?) {
-        guard let authFile = configuration.settings.authFile else { return }
-        let location = settingLocations["auth_file"] ?? SourceLocation(file: configuration.sourcePath, line: 0)
-        let resolved = Paths.resolve(authFile, relativeTo: location.file)
+        guard let authFile = configuration.settings.authFile,
+              let (resolved, text) = read(authFile, namedBy: "auth_file", readFile: readFile) else { return }
         configuration.settings.authFile = resolved
-        guard let text = readFile(resolved) else {
-            diagnostics.append(.error(location, "auth_file: cannot read file \"\(resolved)\""))
-            return
-        }
         let (secrets, errors) = UserlistParser.parse(text: text, path: resolved)
         configuration.userSecrets = secrets
         diagnostics += errors
     }
 
+    /// Reads `auth_hba_file` when `auth_type = hba`, which needs it.
     mutating func loadHBAFile(readFile: (String) -> String?) {
-        let location = settingLocations["auth_hba_file"] ?? settingLocations["auth_type"]
-            ?? SourceLocation(file: configuration.sourcePath, line: 0)
         guard configuration.settings.authType == .hba else { return }
         guard let file = configuration.settings.authHBAFile else {
-            diagnostics.append(.error(location, "auth_type hba needs auth_hba_file"))
+            diagnostics.append(.error(location(of: "auth_type"), "auth_type hba needs auth_hba_file"))
             return
         }
-        let resolved = Paths.resolve(file, relativeTo: location.file)
+        guard let (resolved, text) = read(file, namedBy: "auth_hba_file", readFile: readFile) else { return }
         configuration.settings.authHBAFile = resolved
-        guard let text = readFile(resolved) else {
-            diagnostics.append(.error(location, "auth_hba_file: cannot read file \"\(resolved)\""))
-            return
-        }
         let (rules, errors) = HostBasedAuthentication.parse(text: text, path: resolved)
         configuration.hostBasedAuthentication = rules
         diagnostics += errors
+    }
+
+    /// Where `key` was set, else the main file.
+    private func location(of key: String) -> SourceLocation {
+        settingLocations[key] ?? SourceLocation(file: configuration.sourcePath, line: 0)
+    }
+
+    /// The path `key` names, resolved against the directory of the file that set it, and the
+    /// file's text; nil (with an error) when it cannot be read.
+    private mutating func read(_ path: String, namedBy key: String, readFile: (String) -> String?) -> (String, String)? {
+        let location = location(of: key)
+        let resolved = Paths.resolve(path, relativeTo: location.file)
+        guard let text = readFile(resolved) else {
+            diagnostics.append(.error(location, "\(key): cannot read file \"\(resolved)\""))
+            return nil
+        }
+        return (resolved, text)
     }
 
     /// Checks that need the whole configuration.
