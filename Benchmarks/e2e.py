@@ -33,6 +33,7 @@ IDLE_CLIENTS = 10_000
 
 
 THREADS2 = "Sluice threads=2"
+TLS_TARGETS = ["Sluice", "Sluice TLS", "PgBouncer TLS"]
 
 
 def log(message):
@@ -161,15 +162,29 @@ log_disconnections = off
 
     # -- poolers ------------------------------------------------------------------------------
 
-    def pooler_config(self, name, port, auth_type, threads=None):
+    def tls_files(self):
+        """A self-signed certificate and key for the poolers' client side, readable by PgBouncer."""
+        cert, key = os.path.join(self.work, "pooler.crt"), os.path.join(self.work, "pooler.key")
+        if not os.path.exists(cert):
+            run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                 "-keyout", key, "-out", cert])
+            for path in (cert, key):
+                os.chown(path, self.postgres_uid, self.postgres_gid)
+                os.chmod(path, 0o600)
+        return cert, key
+
+    def pooler_config(self, name, port, auth_type, threads=None, tls=False):
         """The same settings for both poolers; only the port and the log file differ."""
         logdir = os.path.join(self.work, "log")
         os.makedirs(logdir, exist_ok=True)
         os.chown(logdir, self.postgres_uid, self.postgres_gid)
         path = os.path.join(self.work, f"{name}.ini")
         extra = f"threads = {threads}\n" if threads is not None else ""
-        if name == "pgbouncer" and pgbouncer_supports_prepared()[0]:
+        if name.startswith("pgbouncer") and pgbouncer_supports_prepared()[0]:
             extra += "max_prepared_statements = 200\n"
+        if tls:
+            cert, key = self.tls_files()
+            extra += f"client_tls_sslmode = require\nclient_tls_cert_file = {cert}\nclient_tls_key_file = {key}\n"
         with open(path, "w") as f:
             f.write(f"""[databases]
 {DATABASE} = host=127.0.0.1 port={self.pg_port} dbname={DATABASE}
@@ -193,8 +208,19 @@ logfile = {logdir}/{name}.log
         os.chmod(path, 0o644)
         return path
 
-    def start_poolers(self, auth_type, sluice_threads2=False):
-        """Sluice and PgBouncer; with `sluice_threads2`, also a second Sluice with threads = 2."""
+    def start_tls_poolers(self):
+        """Sluice without TLS, and Sluice and PgBouncer requiring TLS from clients."""
+        self.start_poolers("trust", tls=True)
+        self.sluice_tls_port = free_port()
+        conf = self.pooler_config("sluice-tls", self.sluice_tls_port, "trust", tls=True)
+        out = open(os.path.join(self.work, "log", "sluice-tls.out"), "a")
+        self.sluice_tls = subprocess.Popen([self.args.sluice, conf], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(("sluice-tls", self.sluice_tls))
+        wait_for_port(self.sluice_tls_port, self.sluice_tls)
+
+    def start_poolers(self, auth_type, sluice_threads2=False, tls=False):
+        """Sluice and PgBouncer; with `sluice_threads2`, also a second Sluice with threads = 2;
+        with `tls`, PgBouncer requires TLS from clients."""
         self.stop_poolers()
         self.sluice_port, self.pgbouncer_port = free_port(), free_port()
         if sluice_threads2:
@@ -206,7 +232,7 @@ logfile = {logdir}/{name}.log
             self.processes.append(("sluice-threads2", self.sluice2))
             wait_for_port(self.sluice2_port, self.sluice2)
         sluice_conf = self.pooler_config("sluice", self.sluice_port, auth_type)
-        pgb_conf = self.pooler_config("pgbouncer", self.pgbouncer_port, auth_type)
+        pgb_conf = self.pooler_config("pgbouncer", self.pgbouncer_port, auth_type, tls=tls)
         out = open(os.path.join(self.work, "log", "sluice.out"), "a")
         self.sluice = subprocess.Popen([self.args.sluice, sluice_conf], stdout=out, stderr=subprocess.STDOUT,
                                        start_new_session=True)
@@ -250,6 +276,10 @@ logfile = {logdir}/{name}.log
             return self.pgbouncer_port, self.pgbouncer.pid
         if name == THREADS2:
             return self.sluice2_port, self.sluice2.pid
+        if name == "Sluice TLS":
+            return self.sluice_tls_port, self.sluice_tls.pid
+        if name == "PgBouncer TLS":
+            return self.pgbouncer_port, self.pgbouncer.pid
         return self.pg_port, None
 
     # -- one pgbench round --------------------------------------------------------------------
@@ -267,6 +297,7 @@ logfile = {logdir}/{name}.log
         command.append(DATABASE)
         env = dict(os.environ)
         env.pop("PGPASSWORD", None)
+        env["PGSSLMODE"] = "require" if target.endswith("TLS") else "disable"
         if password:
             env["PGPASSWORD"] = PASSWORD
         before_cpu = cpu_seconds(pid) if pid else None
@@ -577,6 +608,31 @@ def write_report(args, details, results, path_md, path_png):
                   f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** |")
         w("")
 
+    if results.get("tls"):
+        w("## TLS against plaintext")
+        w("")
+        w("pgbench -S with `sslmode=require` to a Sluice and a PgBouncer that require TLS from clients (self-signed")
+        w("certificate, the servers behind them in plaintext), against the same Sluice settings without TLS.")
+        w("")
+        w("| clients | target | tps | p99 latency ms | CPU µs/tx (user) |")
+        w("|---:|---|---:|---:|---:|")
+        for key, case in results["tls"].items():
+            clients = key.split("/")[1]
+            summaries = {t: summarize(case.get(t, [])) for t in TLS_TARGETS}
+            for target, s in summaries.items():
+                if "error" in s:
+                    w(f"| {clients} | {target} | n/a: {s['error']} | | |")
+                else:
+                    w(f"| {clients} | {target} | {fmt(s['tps'])} | {fmt(s['p99_ms'], 3)} | "
+                      f"{s['cpu_us_per_tx']:.1f} ({s['user_us_per_tx']:.1f}) |")
+            a, b, c = summaries["Sluice TLS"], summaries["Sluice"], summaries["PgBouncer TLS"]
+            if not any("error" in s for s in (a, b, c)):
+                w(f"| {clients} | **Sluice TLS / plaintext** | {ratio(a['tps'], b['tps'])} | {ratio(a['p99_ms'], b['p99_ms'])} | "
+                  f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** |")
+                w(f"| {clients} | **Sluice TLS / PgBouncer TLS** | {ratio(a['tps'], c['tps'])} | {ratio(a['p99_ms'], c['p99_ms'])} | "
+                  f"**{ratio(a['cpu_us_per_tx'], c['cpu_us_per_tx'])}** |")
+        w("")
+
     w("## Not measured (yet)")
     w("")
     for note in results.get("not_measured", []):
@@ -654,7 +710,7 @@ def main():
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--modes", default="simple,extended,prepared")
     parser.add_argument("--clients", default="16,64,256")
-    parser.add_argument("--skip", default="", help="comma list of: throughput,storm,idle,threads")
+    parser.add_argument("--skip", default="", help="comma list of: throughput,storm,idle,threads,tls")
     parser.add_argument("--micro", action="store_true", help="also run Benchmarks/run-micro and include its output")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs, configs)")
     parser.add_argument("--output", help="results file stem (default Benchmarks/results/<date>-<machine>)")
@@ -677,7 +733,7 @@ def main():
     stem = args.output or os.path.join(args.root, "Benchmarks", "results",
                                        f"{now.strftime('%Y-%m-%d')}-{details['host']}")
     os.makedirs(os.path.dirname(stem), exist_ok=True)
-    results = {"details": details, "throughput": {}, "storm": {}, "idle": {}, "threads": {}, "notes": [], "not_measured": [],
+    results = {"details": details, "throughput": {}, "storm": {}, "idle": {}, "threads": {}, "tls": {}, "notes": [], "not_measured": [],
                "args": {k: v for k, v in vars(args).items()}}
 
     bench = Bench(args)
@@ -748,6 +804,20 @@ def main():
                             else:
                                 log(f"threads {mode} {clients} {target} round {round_index + 1}: {r['tps']:.0f} tps, "
                                     f"{r.get('cpu_us_per_tx', 0):.1f} µs/tx")
+        if "tls" not in skip:
+            bench.start_tls_poolers()
+            for clients in [c for c in args.clients if c == 64] or args.clients[:1]:
+                case = results["tls"].setdefault(f"simple/{clients}", {})
+                for round_index in range(args.rounds):
+                    rotated = TLS_TARGETS[round_index % 3:] + TLS_TARGETS[:round_index % 3]
+                    for target in rotated:
+                        r = bench.pgbench(target, "simple", clients, args.seconds)
+                        case.setdefault(target, []).append(r)
+                        if "error" in r:
+                            log(f"tls {clients} {target} round {round_index + 1}: ERROR {r['error']}")
+                        else:
+                            log(f"tls {clients} {target} round {round_index + 1}: {r['tps']:.0f} tps, "
+                                f"{r.get('cpu_us_per_tx', 0):.1f} µs/tx")
     except KeyboardInterrupt:
         log("interrupted")
         bench.cleanup()
@@ -756,9 +826,7 @@ def main():
         bench.cleanup()
 
     results["not_measured"] += [
-        "TLS against plaintext: Sluice has no TLS yet (SSLRequest is answered N).",
-        "Read/write split with one replica: not implemented in Sluice yet.",
-        "The query classifier microbenchmark: Sluice has no query classifier yet.",
+        "Read/write split with one replica: this runner starts no replica yet.",
         "Direct-to-PostgreSQL SCRAM storm: pg_hba is trust here, so a direct row would not be comparable.",
     ]
     details["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
