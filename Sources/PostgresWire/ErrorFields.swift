@@ -70,4 +70,7 @@ public enum SQLState {
     public static let featureNotSupported = "0A000"
     public static let internalError = "XX000"
     public static let programLimitExceeded = "54000"
+    public static let syntaxError = "42601"
+    public static let insufficientPrivilege = "42501"
+    public static let undefinedObject = "42704"
 }

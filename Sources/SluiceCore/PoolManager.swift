@@ -139,6 +139,12 @@ public struct PoolManager: Sendable {
     }
 
     /// Idle servers of a pool, most recently used last.
+    /// Every pool's counts, in the order the pools were made (the admin console's SHOW POOLS).
+    public var overview: [PoolOverview] {
+        pools.map { PoolOverview(key: $0.key, limits: $0.limits, idle: $0.idle.count, active: $0.activeCount,
+                                 opening: $0.opening, waiting: $0.waiting.count) }
+    }
+
     public func idleServers(in key: PoolKey) -> [ServerID] { poolIndices[key].map { pools[$0].idle.map(\.id) } ?? [] }
     public func waitingClients(in key: PoolKey) -> [ClientID] { poolIndices[key].map { pools[$0].waiting.elements } ?? [] }
     public func serverCount(in key: PoolKey) -> Int { poolIndices[key].map { pools[$0].total } ?? 0 }
@@ -269,4 +275,15 @@ private struct Pool: Sendable {
         guard let position = idle.lastIndex(where: { $0.loop == loop }) else { return idle.popLast() }
         return idle.remove(at: position)
     }
+}
+
+/// One pool's counts at a moment.
+public struct PoolOverview: Sendable, Equatable {
+    public let key: PoolKey
+    public let limits: PoolLimits
+    public let idle: Int
+    public let active: Int
+    /// Servers connecting and logging in.
+    public let opening: Int
+    public let waiting: Int
 }

@@ -14,6 +14,8 @@ final class ClientConnection: ConnectionDelegate {
         case idle
         case waiting(PoolKey)
         case linked(ServerConnection)
+        /// Logged in to the admin console; `mayChange`: an admin_users user, not only stats_users.
+        case admin(mayChange: Bool)
         case closed
     }
 
@@ -55,6 +57,10 @@ final class ClientConnection: ConnectionDelegate {
     var split: SplitRouting?
     /// When the client last started waiting for a server, or last became idle between transactions.
     var stateSince = MonotonicClock.now()
+    /// An admin console command waits for its answer (from every worker).
+    var adminCommandRunning = false
+    /// When it connected, for SHOW CLIENTS.
+    let connectedAt = WallClock.now()
 
     init(id: ClientID, connection: Connection, peer: String, worker: Worker, login: ClientLogin, cancelKey: BackendKey) {
         self.id = id
@@ -93,6 +99,8 @@ final class ClientConnection: ConnectionDelegate {
             if !isCarryingTraffic { connection.pauseReading() }
         case .waiting:
             connection.pauseReading()
+        case .admin:
+            runAdminCommands()
         case .closed: break
         }
     }
@@ -126,7 +134,7 @@ final class ClientConnection: ConnectionDelegate {
         switch previous {
         case .waiting(let key): worker.withdraw(self, from: key)
         case .linked(let server): server.clientLeft()
-        case .loggingIn, .idle, .closed: break
+        case .loggingIn, .idle, .admin, .closed: break
         }
         if var split {
             worker.releaseReplicaPlace(&split)

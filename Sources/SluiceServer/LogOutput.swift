@@ -34,17 +34,31 @@ public struct LineLogHandler: LogHandler {
     }
 
     private static func timestamp() -> String {
+        WallClock.text(WallClock.now(), milliseconds: true)
+    }
+}
+
+/// The time of day, for log lines and the admin console (UTC, as PgBouncer prints it).
+enum WallClock {
+    /// Seconds since the epoch.
+    static func now() -> Double {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    /// `2026-11-22 05:41:15 UTC`, with `.123` before ` UTC` when `milliseconds`.
+    static func text(_ time: Double, milliseconds: Bool = false) -> String {
+        var seconds = time_t(time.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func pad(_ value: Int32, _ width: Int = 2) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
+        let fraction = milliseconds ? "." + pad(Int32((time - time.rounded(.down)) * 1000), 3) : ""
         return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday)) "
-            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(now.tv_nsec / 1_000_000), 3)) UTC"
+            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))\(fraction) UTC"
     }
 }
 

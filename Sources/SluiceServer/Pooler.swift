@@ -135,6 +135,10 @@ struct SharedState {
     var replicaSets: [String: ReplicaSet] = [:]
 }
 
+public enum SluiceVersion {
+    public static let current = "0.1.0"
+}
+
 /// Why the pooler cannot start with the configuration it was given.
 public struct StartError: Error, CustomStringConvertible {
     public let description: String

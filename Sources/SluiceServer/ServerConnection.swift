@@ -60,6 +60,8 @@ final class ServerConnection: ConnectionDelegate {
     private var pendingHandling: PendingResponses.Handling?
     var connectTimer: TimerID?
     let createdAt = MonotonicClock.now()
+    /// When it was opened, for SHOW SERVERS.
+    let connectedAt = WallClock.now()
     /// When the server last went back to its pool.
     var idleSince = MonotonicClock.now()
     /// When the server last went from having answered everything to working on a request.

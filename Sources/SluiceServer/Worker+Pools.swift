@@ -8,6 +8,10 @@ extension Worker {
     /// A client proved who it is: find its database and pool, and ask for a server.
     func clientAuthenticated(_ client: ClientConnection) {
         guard let identity = client.identity else { return }
+        if ClientConnection.adminDatabases.contains(identity.database) && configuration.databases[identity.database] == nil {
+            adminLogin(client, user: identity.user)
+            return
+        }
         guard let entry = configuration.database(named: identity.database) else {
             client.reject(ErrorFields(code: SQLState.invalidCatalogName, message: "database \"\(identity.database)\" does not exist"))
             return

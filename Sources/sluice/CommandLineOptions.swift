@@ -1,10 +1,6 @@
 import Glibc
 import Logging
 
-enum SluiceVersion {
-    static let current = "0.1.0"
-}
-
 struct UsageError: Error {
     let message: String
 }

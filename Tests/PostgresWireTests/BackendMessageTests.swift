@@ -60,3 +60,30 @@ import PostgresWire
         #expect(TransactionStatus(rawValue: UInt8(ascii: "T")) == .inTransaction)
     }
 }
+
+@Suite struct ResultSetTests {
+    @Test func encodesDescriptionRowsAndTag() throws {
+        var table = ResultSet([.init("name", .text), .init("count", .int4)])
+        table.append(["a", "1"])
+        table.append([nil, "2"])
+        let bytes = table.encoded(tag: "SHOW")
+        var messages: [(UInt8, [UInt8])] = []
+        var rest = bytes[...]
+        while rest.count >= 5 {
+            let length = Int(rest[rest.startIndex + 1]) << 24 | Int(rest[rest.startIndex + 2]) << 16
+                | Int(rest[rest.startIndex + 3]) << 8 | Int(rest[rest.startIndex + 4])
+            messages.append((rest[rest.startIndex], Array(rest.dropFirst(5).prefix(length - 4))))
+            rest = rest.dropFirst(1 + length)
+        }
+        #expect(messages.map { Character(UnicodeScalar($0.0)) } == ["T", "D", "D", "C"])
+        #expect(BackendMessage.decodeDataRow(messages[1].1) == ["a", "1"])
+        #expect(BackendMessage.decodeDataRow(messages[2].1) == [nil, "2"])
+        #expect(messages[3].1 == Array("SHOW\0".utf8))
+        var reader = MessageReader(messages[0].1)
+        #expect(reader.int16() == 2)
+        #expect(reader.cString() == "name")
+        _ = reader.int32()
+        _ = reader.int16()
+        #expect(reader.int32() == 25)
+    }
+}

@@ -1,0 +1,26 @@
+/// A command of the admin console (the `pgbouncer` or `sluice` database), read from a simple
+/// Query as PgBouncer reads it: words without regard to case, an optional final semicolon.
+public enum AdminCommand: Equatable, Sendable {
+    /// `SHOW POOLS`, `SHOW CLIENTS`, ...: the subject in upper case.
+    case show(String)
+    case reload
+    /// `SHUTDOWN`: as SIGTERM, once transactions in flight finish.
+    case shutdown
+    /// `KILL_CLIENT id`: the id as SHOW CLIENTS gives it.
+    case killClient(String)
+
+    /// nil for text that is no admin command Sluice knows; the console answers it with an error.
+    public init?(_ text: String) {
+        var trimmed = Substring(text).drop { $0.isWhitespace }
+        while let last = trimmed.last, last == ";" || last.isWhitespace { trimmed = trimmed.dropLast() }
+        let words = trimmed.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let verb = words.first?.uppercased() else { return nil }
+        switch (verb, words.count) {
+        case ("SHOW", 2): self = .show(words[1].uppercased())
+        case ("RELOAD", 1): self = .reload
+        case ("SHUTDOWN", 1): self = .shutdown
+        case ("KILL_CLIENT", 2): self = .killClient(words[1])
+        default: return nil
+        }
+    }
+}

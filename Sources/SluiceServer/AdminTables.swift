@@ -1,0 +1,221 @@
+import PostgresWire
+import SluiceConfig
+import SluiceCore
+import SluiceIO
+
+/// What the admin console shows of clients and servers, copied on the worker that owns them.
+struct AdminSnapshot {
+    struct Client {
+        let id: String
+        let user: String
+        let database: String
+        /// PgBouncer's words: active, waiting, idle (our own: login).
+        let state: String
+        let address: String
+        let port: String
+        let connectedAt: Double
+        let stateSeconds: Double
+        let link: String?
+        let tls: Bool
+        let applicationName: String
+        /// The pool it is in: the one it waits for or whose server it holds, else its own.
+        let poolKey: PoolKey?
+
+        init(_ client: ClientConnection, now: Double) {
+            id = client.id.description
+            user = client.identity?.user ?? ""
+            database = client.identity?.database ?? ""
+            switch client.state {
+            case .linked(let server): state = "active"; link = server.id.description; poolKey = server.poolKey
+            case .waiting(let key): state = "waiting"; link = nil; poolKey = key
+            case .idle, .admin: state = "idle"; link = nil; poolKey = client.poolKey
+            case .loggingIn, .closed: state = "login"; link = nil; poolKey = client.poolKey
+            }
+            (address, port) = AdminSnapshot.split(client.peer)
+            connectedAt = client.connectedAt
+            stateSeconds = now - client.stateSince
+            tls = client.tlsSession != nil
+            applicationName = client.identity?.parameters.first { $0.name == "application_name" }?.value ?? ""
+        }
+    }
+
+    struct Server {
+        let id: String
+        let key: PoolKey
+        /// active, idle, login.
+        let state: String
+        let address: String
+        let port: Int
+        let connectedAt: Double
+        let idleSeconds: Double
+        let remotePID: Int32
+        let link: String?
+        let tls: Bool
+
+        init(_ server: ServerConnection, now: Double) {
+            id = server.id.description
+            key = server.poolKey
+            switch server.state {
+            case .linked(let client): state = "active"; link = client.id.description
+            case .idle: state = "idle"; link = nil
+            case .internalQuery: state = "active"; link = nil
+            case .connecting, .requestingTLS, .securing, .loggingIn, .closed: state = "login"; link = nil
+            }
+            address = server.host
+            port = server.port
+            connectedAt = server.connectedAt
+            idleSeconds = state == "idle" ? now - server.idleSince : 0
+            remotePID = server.backendKey.processID
+            tls = server.connection?.security != nil
+        }
+    }
+
+    var clients: [Client] = []
+    var servers: [Server] = []
+
+    init() {}
+
+    init(merging parts: [AdminSnapshot]) {
+        clients = parts.flatMap(\.clients).sorted { $0.connectedAt < $1.connectedAt }
+        servers = parts.flatMap(\.servers).sorted { $0.connectedAt < $1.connectedAt }
+    }
+
+    static func split(_ peer: String) -> (String, String) {
+        guard let colon = peer.lastIndex(of: ":") else { return (peer, "0") }
+        return (String(peer[..<colon]).trimmingCharacters(in: ["[", "]"]), String(peer[peer.index(after: colon)...]))
+    }
+}
+
+/// The console's result sets. Columns that mean what PgBouncer's mean carry its names, in its
+/// order, so that exporters and dashboards written for PgBouncer read them; Sluice's own come
+/// after them.
+enum AdminTables {
+    static func pools(_ pools: [PoolOverview], _ snapshot: AdminSnapshot, configuration: Configuration,
+                      replicaSets: [String: ReplicaSet]) -> ResultSet {
+        var table = ResultSet([
+            .init("database", .text), .init("user", .text), .init("cl_active", .int4), .init("cl_waiting", .int4),
+            .init("cl_active_cancel_req", .int4), .init("cl_waiting_cancel_req", .int4), .init("sv_active", .int4),
+            .init("sv_active_cancel", .int4), .init("sv_being_canceled", .int4), .init("sv_idle", .int4),
+            .init("sv_used", .int4), .init("sv_tested", .int4), .init("sv_login", .int4), .init("maxwait", .int4),
+            .init("maxwait_us", .int4), .init("pool_mode", .text),
+            .init("host", .text), .init("role", .text), .init("reads_routed", .int8), .init("replica_lag_bytes", .int8),
+        ])
+        for pool in pools {
+            let key = pool.key
+            let clients = snapshot.clients.filter { $0.poolKey == key }
+            let waiting = clients.filter { $0.state == "waiting" }
+            let longestWait = waiting.map(\.stateSeconds).max() ?? 0
+            let entry = configuration.database(named: key.database)
+            let address = entry?.address(ofHost: key.host)
+            let replicaSet = replicaSets[key.database]
+            let reads = key.host > 0 ? replicaSet.map { String($0.replicas[key.host - 1].readsRouted) } : nil
+            let lag = key.host > 0 ? replicaSet?.lagBytes(host: key.host).map(String.init) : nil
+            table.append([
+                key.database, key.user,
+                String(clients.count - waiting.count), String(waiting.count),
+                "0", "0", String(pool.active), "0", "0", String(pool.idle), "0", "0", String(pool.opening),
+                String(Int(longestWait)), String(Int((longestWait - longestWait.rounded(.down)) * 1_000_000)),
+                (entry.map { configuration.poolMode(database: $0, user: key.user) } ?? configuration.settings.poolMode).rawValue,
+                address.map { "\($0.host ?? "/tmp"):\($0.port)" }, key.host == 0 ? "primary" : "replica", reads, lag,
+            ])
+        }
+        return table
+    }
+
+    /// SHOW CLIENTS and SHOW SERVERS share PgBouncer's columns.
+    static let connectionColumns: [ResultSet.Column] = [
+            .init("type", .text), .init("user", .text), .init("database", .text), .init("state", .text),
+            .init("addr", .text), .init("port", .int4), .init("local_addr", .text), .init("local_port", .int4),
+            .init("connect_time", .text), .init("request_time", .text), .init("wait", .int4),
+            .init("wait_us", .int4), .init("close_needed", .int4), .init("ptr", .text), .init("link", .text),
+            .init("remote_pid", .int4), .init("tls", .text), .init("application_name", .text),
+    ]
+
+    static func clients(_ snapshot: AdminSnapshot) -> ResultSet {
+        var table = ResultSet(connectionColumns)
+        for client in snapshot.clients {
+            let waited = client.state == "waiting" ? client.stateSeconds : 0
+            table.append([
+                "C", client.user, client.database, client.state, client.address, client.port, nil, nil,
+                WallClock.text(client.connectedAt), WallClock.text(WallClock.now() - client.stateSeconds),
+                String(Int(waited)), String(Int((waited - waited.rounded(.down)) * 1_000_000)), "0", client.id,
+                client.link ?? "", "0", client.tls ? "TLS" : "", client.applicationName,
+            ])
+        }
+        return table
+    }
+
+    static func servers(_ snapshot: AdminSnapshot) -> ResultSet {
+        var table = ResultSet(connectionColumns + [.init("role", .text)])
+        for server in snapshot.servers {
+            table.append([
+                "S", server.key.user, server.key.database, server.state, server.address, String(server.port), nil, nil,
+                WallClock.text(server.connectedAt), WallClock.text(WallClock.now() - server.idleSeconds),
+                "0", "0", "0", server.id, server.link ?? "", String(server.remotePID), server.tls ? "TLS" : "", "",
+                server.key.host == 0 ? "primary" : "replica\(server.key.host)",
+            ])
+        }
+        return table
+    }
+
+    static func databases(_ configuration: Configuration, pools: [PoolOverview]) -> ResultSet {
+        var table = ResultSet([
+            .init("name", .text), .init("host", .text), .init("port", .int4), .init("database", .text),
+            .init("force_user", .text), .init("pool_size", .int4), .init("min_pool_size", .int4),
+            .init("reserve_pool", .int4), .init("pool_mode", .text), .init("max_connections", .int4),
+            .init("current_connections", .int4), .init("paused", .int4), .init("disabled", .int4),
+            .init("replicas", .text), .init("read_write_split", .int4), .init("replica_alias", .text),
+        ])
+        for name in configuration.databases.keys.sorted() {
+            guard let entry = configuration.database(named: name) else { continue }
+            let current = pools.filter { $0.key.database == name }.reduce(0) { $0 + $1.idle + $1.active + $1.opening }
+            table.append([
+                name, entry.host, String(entry.port), entry.serverDatabaseName, entry.user,
+                String(configuration.poolSize(for: entry)), String(configuration.minPoolSize(for: entry)),
+                String(configuration.reservePoolSize(for: entry)), entry.poolMode?.rawValue,
+                String(configuration.maxDBConnections(for: entry)), String(current), "0", "0",
+                entry.replicas.map { "\($0.host):\($0.port ?? entry.port)" }.joined(separator: ","),
+                entry.splitsReadsAndWrites ? "1" : "0", entry.replicaAlias,
+            ])
+        }
+        return table
+    }
+
+    static func users(_ configuration: Configuration) -> ResultSet {
+        var table = ResultSet([.init("name", .text), .init("pool_mode", .text), .init("max_user_connections", .int4)])
+        for name in configuration.users.keys.sorted() {
+            let user = configuration.users[name]
+            table.append([name, user?.poolMode?.rawValue, String(configuration.maxUserConnections(for: name))])
+        }
+        return table
+    }
+
+    static func lists(_ snapshot: AdminSnapshot, configuration: Configuration, pools: [PoolOverview]) -> ResultSet {
+        var table = ResultSet([.init("list", .text), .init("items", .int4)])
+        let counts: [(String, Int)] = [
+            ("databases", configuration.databases.count), ("users", configuration.users.count), ("pools", pools.count),
+            ("free_clients", 0), ("used_clients", snapshot.clients.count), ("login_clients", snapshot.clients.filter { $0.state == "login" }.count),
+            ("free_servers", 0), ("used_servers", snapshot.servers.count), ("dns_names", 0), ("dns_zones", 0),
+            ("dns_queries", 0), ("dns_pending", 0),
+        ]
+        for (name, count) in counts { table.append([name, String(count)]) }
+        return table
+    }
+
+    static func state(stopping: Bool) -> ResultSet {
+        var table = ResultSet([.init("key", .text), .init("value", .text)])
+        table.append(["active", stopping ? "no" : "yes"])
+        table.append(["paused", "no"])
+        table.append(["suspended", "no"])
+        return table
+    }
+
+    static func config(_ settings: Settings) -> ResultSet {
+        var table = ResultSet([.init("key", .text), .init("value", .text), .init("default", .text), .init("changeable", .text)])
+        let defaults = Settings()
+        for (key, value, defaultValue, changeable) in AdminConfigRows.rows(settings, defaults: defaults) {
+            table.append([key, value, defaultValue, changeable ? "yes" : "no"])
+        }
+        return table
+    }
+}

@@ -1,0 +1,154 @@
+import PostgresWire
+import SluiceConfig
+import SluiceCore
+import SluiceIO
+
+/// The admin console's commands. Answers that describe clients and servers gather from every
+/// worker (each reports what lives on it) and are sent from the asking client's worker.
+extension Worker {
+    /// A client that asked for the console database logged in: admin_users may run every
+    /// command, stats_users only SHOW; anyone else is refused.
+    func adminLogin(_ client: ClientConnection, user: String) {
+        let settings = configuration.settings
+        let mayChange = settings.adminUsers.contains(user)
+        guard mayChange || settings.statsUsers.contains(user) else {
+            client.reject(ErrorFields(code: SQLState.invalidAuthorization,
+                                      message: "user \"\(user)\" is in neither admin_users nor stats_users"))
+            return
+        }
+        client.state = .admin(mayChange: mayChange)
+        client.sendWelcome(parameters: [
+            StartupParameter(name: "server_version", value: "\(SluiceVersion.current)/sluice"),
+            StartupParameter(name: "server_encoding", value: "UTF8"),
+            StartupParameter(name: "client_encoding", value: "UTF8"),
+            StartupParameter(name: "DateStyle", value: "ISO"),
+            StartupParameter(name: "standard_conforming_strings", value: "on"),
+            StartupParameter(name: "TimeZone", value: "UTC"),
+        ])
+        if let input = client.connection.input, !input.isEmpty { client.runAdminCommands() }
+    }
+
+    /// Runs one console command; `answer` gets what to send before ReadyForQuery.
+    func runAdminCommand(_ text: String, mayChange: Bool, for client: ClientConnection,
+                         answer: @escaping ([UInt8]) -> Void) {
+        guard let command = AdminCommand(text) else {
+            answer(ErrorFields(severity: "ERROR", code: SQLState.syntaxError,
+                               message: "invalid admin command \"\(text)\"; the console knows SHOW, RELOAD, SHUTDOWN and KILL_CLIENT").encoded())
+            return
+        }
+        switch command {
+        case .show(let subject):
+            show(subject, answer: answer)
+        case .reload, .shutdown, .killClient:
+            guard mayChange else {
+                answer(ErrorFields(severity: "ERROR", code: SQLState.insufficientPrivilege,
+                                   message: "admin access needed: the user is in stats_users, not admin_users").encoded())
+                return
+            }
+            change(command, answer: answer)
+        }
+    }
+
+    private func change(_ command: AdminCommand, answer: @escaping ([UInt8]) -> Void) {
+        switch command {
+        case .reload:
+            onWorker(0) { main in
+                main.pooler.reload()
+                self.onWorker(self.index) { _ in answer(BackendMessage.commandComplete("RELOAD")) }
+            }
+        case .shutdown:
+            answer(BackendMessage.commandComplete("SHUTDOWN"))
+            onWorker(0) { main in
+                main.logger.notice("SHUTDOWN from the admin console, shutting down once transactions in flight finish")
+                main.pooler.beginStopping(graceful: true)
+            }
+        case .killClient(let id):
+            gather({ worker -> Bool in
+                guard let client = worker.clients.values.first(where: { $0.id.description == id }) else { return false }
+                client.reject(ErrorFields(code: SQLState.adminShutdown, message: "closed by KILL_CLIENT from the admin console"))
+                return true
+            }) { found in
+                answer(found.contains(true) ? BackendMessage.commandComplete("KILL_CLIENT")
+                    : ErrorFields(severity: "ERROR", code: SQLState.undefinedObject, message: "no client \(id)").encoded())
+            }
+        case .show:
+            break
+        }
+    }
+
+    private func show(_ subject: String, answer: @escaping ([UInt8]) -> Void) {
+        switch subject {
+        case "VERSION":
+            var table = ResultSet([.init("version", .text)])
+            table.append(["Sluice \(SluiceVersion.current)"])
+            answer(table.encoded(tag: "SHOW"))
+        case "CONFIG":
+            answer(AdminTables.config(configuration.settings).encoded(tag: "SHOW"))
+        case "DATABASES":
+            answer(AdminTables.databases(configuration, pools: pooler.shared.withLock { $0.pools.overview }).encoded(tag: "SHOW"))
+        case "USERS":
+            answer(AdminTables.users(configuration).encoded(tag: "SHOW"))
+        case "STATE":
+            answer(AdminTables.state(stopping: stopping).encoded(tag: "SHOW"))
+        case "CLIENTS", "SERVERS", "POOLS", "LISTS":
+            gather({ $0.adminSnapshot() }) { [unowned self] snapshots in
+                let all = AdminSnapshot(merging: snapshots)
+                let table: ResultSet
+                switch subject {
+                case "CLIENTS": table = AdminTables.clients(all)
+                case "SERVERS": table = AdminTables.servers(all)
+                case "POOLS":
+                    let (pools, replicas) = pooler.shared.withLock { ($0.pools.overview, $0.replicaSets) }
+                    table = AdminTables.pools(pools, all, configuration: configuration, replicaSets: replicas)
+                default: table = AdminTables.lists(all, configuration: configuration, pools: pooler.shared.withLock { $0.pools.overview })
+                }
+                answer(table.encoded(tag: "SHOW"))
+            }
+        default:
+            answer(ErrorFields(severity: "ERROR", code: SQLState.syntaxError,
+                               message: "SHOW \(subject) is not one of: POOLS, CLIENTS, SERVERS, DATABASES, USERS, CONFIG, LISTS, STATE, VERSION").encoded())
+        }
+    }
+
+    /// Runs `collect` on every worker, on its own thread, and `then` with the results here.
+    func gather<T>(_ collect: @escaping (Worker) -> T, then: @escaping ([T]) -> Void) {
+        let results = GatheredResults<T>(expected: pooler.workers.count, then: then)
+        let home = index
+        for worker in pooler.workers {
+            onWorker(worker.index) { target in
+                let result = collect(target)
+                target.onWorker(home) { _ in results.add(result) }
+            }
+        }
+    }
+
+    /// The clients and servers on this worker, as the console shows them.
+    func adminSnapshot() -> AdminSnapshot {
+        let now = MonotonicClock.now()
+        var snapshot = AdminSnapshot()
+        for client in clients.values where !client.state.isClosed {
+            snapshot.clients.append(AdminSnapshot.Client(client, now: now))
+        }
+        for server in servers.values where !server.state.isClosed {
+            snapshot.servers.append(AdminSnapshot.Server(server, now: now))
+        }
+        return snapshot
+    }
+}
+
+/// Results of `Worker.gather`, collected on the asking worker's thread only.
+private final class GatheredResults<T> {
+    private var results: [T] = []
+    private let expected: Int
+    private let then: ([T]) -> Void
+
+    init(expected: Int, then: @escaping ([T]) -> Void) {
+        self.expected = expected
+        self.then = then
+    }
+
+    func add(_ result: T) {
+        results.append(result)
+        if results.count == expected { then(results) }
+    }
+}

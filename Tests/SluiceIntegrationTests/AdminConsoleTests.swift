@@ -1,0 +1,126 @@
+import Foundation
+import PostgresWire
+import SluiceLocalCluster
+import Testing
+
+extension IntegrationTests {
+    /// The admin console over psql and the raw client: SHOW after known traffic, who may run
+    /// what, and the commands that change the running pooler.
+    @Suite
+    struct AdminConsoleTests {
+        let cluster = Clusters.trust
+        let password = Clusters.password
+
+        func sluice(_ settings: [String: String] = [:]) throws -> SluiceInstance {
+            var all = ["pool_mode": "transaction", "default_pool_size": "2", "admin_users": "admin", "stats_users": "watcher",
+                       "auth_failure_delay": "0"]
+            all.merge(settings) { _, new in new }
+            return try SluiceInstance(cluster: cluster, settings: all,
+                                      userlist: [("app", password), ("admin", "admin-secret"), ("watcher", "watcher-secret")])
+        }
+
+        func console(_ sluice: SluiceInstance, user: String = "admin", password: String = "admin-secret") throws -> RawClient {
+            try sluice.login(user: user, database: "pgbouncer", password: password)
+        }
+
+        /// The rows of a SHOW as dictionaries by column name.
+        func show(_ console: RawClient, _ what: String) throws -> [[String: String]] {
+            console.send(FrontendMessage.query("SHOW \(what)"))
+            var names: [String] = []
+            var rows: [[String: String]] = []
+            while let (type, body) = try console.readMessage() {
+                if type == BackendMessageType.rowDescription {
+                    var reader = MessageReader(body)
+                    let count = Int(reader.int16() ?? 0)
+                    for _ in 0..<count {
+                        names.append(reader.cString() ?? "")
+                        _ = reader.bytes(count: 18)
+                    }
+                }
+                if type == BackendMessageType.dataRow {
+                    let values = BackendMessage.decodeDataRow(body)
+                    rows.append(Dictionary(uniqueKeysWithValues: zip(names, values.map { $0 ?? "" })))
+                }
+                if type == BackendMessageType.errorResponse { throw HarnessError("SHOW \(what): \(ErrorFields(body: body)?.message ?? "")") }
+                if type == BackendMessageType.readyForQuery { break }
+            }
+            return rows
+        }
+
+        @Test func showReflectsKnownTraffic() throws {
+            let sluice = try sluice()
+            let busy = try sluice.login(password: password)
+            let idle = try sluice.login(password: password)
+            #expect(try busy.query("BEGIN").error == nil)
+            #expect(try idle.query("SELECT 1").rows == [["1"]])
+            let admin = try console(sluice)
+            let pools = try show(admin, "POOLS").filter { $0["database"] == "app" }
+            #expect(pools.count == 1)
+            #expect(pools.first?["user"] == "app")
+            #expect(pools.first?["cl_active"] == "2" && pools.first?["cl_waiting"] == "0", "\(pools)")
+            #expect(pools.first?["sv_active"] == "1" && pools.first?["sv_idle"] == "1", "\(pools)")
+            #expect(pools.first?["pool_mode"] == "transaction" && pools.first?["role"] == "primary")
+            let clients = try show(admin, "CLIENTS").filter { $0["database"] == "app" }
+            #expect(clients.map { $0["state"] ?? "" }.sorted() == ["active", "idle"], "\(clients)")
+            let linked = clients.first { $0["state"] == "active" }
+            let servers = try show(admin, "SERVERS")
+            let linkedServer = servers.first { $0["ptr"] == linked?["link"] }
+            #expect(linkedServer?["state"] == "active" && linkedServer?["link"] == linked?["ptr"], "\(servers)")
+            #expect(servers.filter { $0["database"] == "app" }.count == 2)
+            #expect(try show(admin, "VERSION").first?["version"]?.hasPrefix("Sluice ") == true)
+            #expect(try show(admin, "CONFIG").first { $0["key"] == "default_pool_size" }?["value"] == "2")
+            #expect(try show(admin, "DATABASES").contains { $0["name"] == "*" } == false)
+            #expect(try show(admin, "LISTS").first { $0["list"] == "pools" }?["items"] == "1")
+            #expect(try busy.query("COMMIT").error == nil)
+            let after = try show(admin, "POOLS").first { $0["database"] == "app" }
+            #expect(after?["sv_active"] == "0" && after?["sv_idle"] == "2", "\(String(describing: after))")
+        }
+
+        @Test func onlyAdminUsersChangeAndOthersMayNotEnter() throws {
+            let sluice = try sluice()
+            let watcher = try console(sluice, user: "watcher", password: "watcher-secret")
+            #expect(try show(watcher, "POOLS").isEmpty)
+            let reload = try watcher.query("RELOAD")
+            #expect(reload.error?.code == "42501", "\(String(describing: reload.error))")
+            let refused = try RawClient(port: sluice.port)
+            guard case .refused(let error) = try refused.login(user: "app", database: "pgbouncer", password: password) else {
+                Issue.record("app entered the console")
+                return
+            }
+            #expect(error.code == "28000")
+            let admin = try console(sluice)
+            #expect(try admin.query("RELOAD").error == nil)
+            #expect(try admin.query("SHOW NONSENSE").error?.code == "42601")
+            #expect(try admin.query("DROP TABLE x").error?.code == "42601")
+            // The extended protocol is refused with a clear error.
+            let extended = try console(sluice)
+            extended.send(ExtendedProtocol.parse("", "SHOW POOLS") + ExtendedProtocol.sync)
+            var code: String?
+            while let (type, body) = try? extended.readMessage() {
+                if type == BackendMessageType.errorResponse { code = ErrorFields(body: body)?.code }
+            }
+            #expect(code == "08P01")
+        }
+
+        @Test func killClientAndShutdown() throws {
+            let sluice = try sluice()
+            let victim = try sluice.login(password: password)
+            let admin = try console(sluice)
+            let id = try show(admin, "CLIENTS").first { $0["database"] == "app" }?["ptr"] ?? ""
+            #expect(try admin.query("KILL_CLIENT \(id)").error == nil)
+            let gone = try? victim.query("SELECT 1")
+            #expect(gone?.error?.code == "57P01", "\(String(describing: gone))")
+            #expect(try admin.query("KILL_CLIENT C-999999").error?.code == "42704")
+            #expect(try admin.query("SHUTDOWN").error == nil)
+            #expect(eventually(within: 5) { sluice.process.isRunning == false }, "Sluice did not stop")
+            #expect(sluice.log().contains("SHUTDOWN from the admin console"))
+        }
+
+        @Test func psqlTalksToTheConsole() throws {
+            let sluice = try sluice()
+            let output = try Tools.psql("host=127.0.0.1 port=\(sluice.port) user=admin dbname=pgbouncer", "SHOW VERSION", password: "admin-secret")
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(output.stdout.hasPrefix("Sluice "), "\(output.stdout)")
+        }
+    }
+}
