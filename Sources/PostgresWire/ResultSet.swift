@@ -7,6 +7,7 @@ public struct ResultSet: Sendable, Equatable {
         case int8 = 20
         case int4 = 23
         case text = 25
+        case numeric = 1700
     }
 
     public struct Column: Sendable, Equatable {
@@ -67,7 +68,7 @@ public struct ResultSet: Sendable, Equatable {
         switch type {
         case .int4: 4
         case .int8: 8
-        case .text: -1
+        case .text, .numeric: -1
         }
     }
 }

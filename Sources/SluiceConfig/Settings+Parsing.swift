@@ -18,6 +18,8 @@ extension Settings {
         case "auth_file": authFile = nonEmpty(value)
         case "auth_hba_file": authHBAFile = nonEmpty(value)
         case "auth_failure_delay": authFailureDelay = try Values.seconds(value)
+        case "stats_period": statsPeriod = max(1, try Values.seconds(value))
+        case "metrics_listen": metricsListen = nonEmpty(value)
         case "admin_users": adminUsers = Set(Values.list(value))
         case "stats_users": statsUsers = Set(Values.list(value))
         case "pool_mode": poolMode = try Values.choice(value, of: PoolMode.self)
@@ -91,7 +93,7 @@ extension Settings {
         "conffile", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
         "job_name", "listen_backlog", "peer_id", "query_wait_notify",
         "resolv_conf", "sbuf_loopcnt", "server_fast_close", "server_round_robin", "service_name",
-        "so_reuseport", "stats_period", "suspend_timeout", "syslog", "syslog_facility",
+        "so_reuseport", "suspend_timeout", "syslog", "syslog_facility",
         "syslog_ident", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle",
         "tcp_keepintvl", "tcp_socket_buffer", "tcp_user_timeout", "unix_socket_group",
         "unix_socket_mode", "user", "verbose",

@@ -17,6 +17,10 @@ public struct Settings: Sendable, Equatable {
     public var authType: AuthType = .md5
     /// `auth_file`, resolved by the loader against the configuration file's directory.
     public var authFile: String?
+    /// Ours: `host:port` of the HTTP listener serving Prometheus metrics at /metrics; nil: none.
+    public var metricsListen: String?
+    /// The period SHOW STATS averages over.
+    public var statsPeriod: Double = 60
     /// Ours: how long a failed login waits for its error (0 answers at once).
     public var authFailureDelay: Double = 0.5
     /// The rules of `auth_type = hba` (PgBouncer's pg_hba.conf subset).

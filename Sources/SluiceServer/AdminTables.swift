@@ -181,6 +181,39 @@ enum AdminTables {
         return table
     }
 
+    /// SHOW STATS (totals and averages), STATS_TOTALS or STATS_AVERAGES; averages are per
+    /// second over the last stats_period, times per transaction or query, in microseconds.
+    static func stats(_ subject: String, totals: [String: TrafficCounters], period: [String: TrafficCounters], seconds: Double) -> ResultSet {
+        let totalNames = ["xact_count", "query_count", "received", "sent", "xact_time", "query_time", "wait_time"]
+        let averageNames = ["xact_count", "query_count", "recv", "sent", "xact_time", "query_time", "wait_time"]
+        var columns: [ResultSet.Column] = [.init("database", .text)]
+        switch subject {
+        case "STATS":
+            columns += totalNames.map { .init("total_\($0)", .numeric) } + averageNames.map { .init("avg_\($0)", .numeric) }
+        default:
+            let plain = ["xact_count", "query_count", "bytes_received", "bytes_sent", "xact_time", "query_time", "wait_time"]
+            columns += plain.map { .init($0, .numeric) }
+        }
+        var table = ResultSet(columns)
+        for name in totals.keys.sorted() {
+            let total = totals[name]!
+            let totalValues = [total.transactions, total.queries, total.bytesReceived, total.bytesSent,
+                               total.transactionMicroseconds, total.queryMicroseconds, total.waitMicroseconds].map(String.init)
+            let recent = period[name] ?? TrafficCounters()
+            let perSecond = { (value: Int) in String(Int((Double(value) / seconds).rounded())) }
+            let per = { (value: Int, count: Int) in String(count == 0 ? 0 : value / count) }
+            let averageValues = [perSecond(recent.transactions), perSecond(recent.queries), perSecond(recent.bytesReceived),
+                                 perSecond(recent.bytesSent), per(recent.transactionMicroseconds, recent.transactions),
+                                 per(recent.queryMicroseconds, recent.queries), per(recent.waitMicroseconds, recent.transactions)]
+            switch subject {
+            case "STATS": table.append([name] + totalValues + averageValues)
+            case "STATS_TOTALS": table.append([name] + totalValues)
+            default: table.append([name] + averageValues)
+            }
+        }
+        return table
+    }
+
     static func users(_ configuration: Configuration) -> ResultSet {
         var table = ResultSet([.init("name", .text), .init("pool_mode", .text), .init("max_user_connections", .int4)])
         for name in configuration.users.keys.sorted() {

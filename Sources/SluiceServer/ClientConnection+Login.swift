@@ -6,7 +6,7 @@ import SluiceIO
 extension ClientConnection {
     /// Feeds the login machine the startup packet, then each authentication message.
     func continueLogin() {
-        if case .loggingIn(var login) = state, let tlsSession, tlsSession.isEstablished, !login.isSecure {
+        if case .loggingIn = state, var login, let tlsSession, tlsSession.isEstablished, !login.isSecure {
             // PostgreSQL 17's direct TLS names the protocol with ALPN, as PostgreSQL requires.
             if startedTLSDirectly && tlsSession.negotiatedProtocol != "postgresql" {
                 reject(ErrorFields(code: SQLState.protocolViolation, message: "direct TLS without ALPN protocol \"postgresql\""))
@@ -14,9 +14,9 @@ extension ClientConnection {
             }
             login.tlsEstablished(serverEndPoint: tlsSession.serverEndPoint,
                                  verifiedCertificateName: tlsSession.peerCertificateVerified ? tlsSession.peerCommonName : nil)
-            state = .loggingIn(login)
+            self.login = login
         }
-        while case .loggingIn(var login) = state, let input = connection.input, !input.isEmpty {
+        while case .loggingIn = state, var login, let input = connection.input, !input.isEmpty {
             if login.expectsStartupPacket && !login.isSecure && input.byte(at: 0) == Self.tlsHandshakeRecord {
                 startTLS(directly: true)
                 return
@@ -37,7 +37,7 @@ extension ClientConnection {
                         return
                     }
                     let actions = login.receive(packet)
-                    state = .loggingIn(login)
+                    self.login = login
                     perform(actions)
                 }
             } else {
@@ -51,7 +51,7 @@ extension ClientConnection {
                     return
                 }
                 guard outcome == .stopped else { return }
-                state = .loggingIn(login)
+                self.login = login
                 perform(actions)
             }
         }
@@ -82,15 +82,18 @@ extension ClientConnection {
                 // users and wrong passwords wait the same.
                 if let loginTimer { connection.loop.cancel(loginTimer) }
                 loginTimer = nil
+                worker.loginFailures += 1
                 connection.pauseReading()
                 connection.loop.schedule(after: worker.configuration.settings.authFailureDelay) { [weak self] in self?.reject(error) }
             case .reject(let error):
+                if Self.isAuthenticationFailure(error) { worker.loginFailures += 1 }
                 reject(error)
             case .cancel(let key):
                 worker.forwardCancel(key)
                 finish(reason: "cancel request", logged: true)
             case .authenticated(let identity):
                 self.identity = identity
+                login = nil
                 if let loginTimer { connection.loop.cancel(loginTimer) }
                 loginTimer = nil
                 worker.clientAuthenticated(self)

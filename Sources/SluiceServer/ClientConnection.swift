@@ -9,7 +9,8 @@ import SluiceIO
 /// to one. Lives on the worker that accepted it, for its whole life.
 final class ClientConnection: ConnectionDelegate {
     enum State {
-        case loggingIn(ClientLogin)
+        /// Starting up and authenticating, with `login`.
+        case loggingIn
         /// Logged in and welcomed, holding no server until it sends something.
         case idle
         case waiting(PoolKey)
@@ -53,10 +54,17 @@ final class ClientConnection: ConnectionDelegate {
     var tlsSession: TLSSession?
     /// It began with a ClientHello instead of an SSLRequest (PostgreSQL 17's direct TLS).
     var startedTLSDirectly = false
+    /// The login machine, until the client has logged in (kept out of `state` so that the
+    /// state, read and written on every transaction, stays one word wide).
+    var login: ClientLogin?
     /// Set when the client's database splits reads and writes (transaction and statement mode).
     var split: SplitRouting?
     /// When the client last started waiting for a server, or last became idle between transactions.
     var stateSince = MonotonicClock.now()
+    /// Its database's counters on this worker, once logged in to a database.
+    var counters: TrafficCounters?
+    /// When its current transaction got its server.
+    var transactionStart = 0.0
     /// An admin console command waits for its answer (from every worker).
     var adminCommandRunning = false
     /// When it connected, for SHOW CLIENTS.
@@ -67,7 +75,8 @@ final class ClientConnection: ConnectionDelegate {
         self.connection = connection
         self.peer = peer
         self.worker = worker
-        self.state = .loggingIn(login)
+        self.state = .loggingIn
+        self.login = login
         self.cancelKey = cancelKey
         stream = MessageStream(maximumMessageLength: worker.configuration.settings.maxPacketSize)
         connection.delegate = self
@@ -136,10 +145,7 @@ final class ClientConnection: ConnectionDelegate {
         case .linked(let server): server.clientLeft()
         case .loggingIn, .idle, .admin, .closed: break
         }
-        if var split {
-            worker.releaseReplicaPlace(&split)
-            self.split = split
-        }
+        if let split { worker.releaseReplicaPlace(split) }
         connection.close()
         worker.forget(self)
         if worker.configuration.settings.logDisconnections && !logged {
@@ -183,6 +189,7 @@ final class ClientConnection: ConnectionDelegate {
         guard let input = connection.input, let serverConnection = server.connection else { return }
         var terminated = false
         var blocked = false
+        var received = 0
         let readsWhole = stream.maximumInspectedLength
         let outcome = stream.scan(input, decide: { type, length in
             server.noteClientMessage(type)
@@ -195,12 +202,14 @@ final class ClientConnection: ConnectionDelegate {
             }
             return mapStatements(type, body, server: server)
         }, forward: { offset, count in
+            received += count
             if mapsStatements { server.staleRetry.record(count) { input.appendBytes(at: offset, count: count, to: &$0) } }
             if !serverConnection.send(from: input, offset: offset, count: count) { blocked = true }
         }, insert: { bytes in
             if mapsStatements { server.staleRetry.record(bytes.count) { $0 += bytes } }
             if !serverConnection.send(bytes) { blocked = true }
         })
+        counters?.bytesReceived += received
         if blocked { connection.pauseReading() }
         if terminated {
             finish(reason: "client close request")
@@ -225,11 +234,19 @@ extension ClientConnection.State {
     }
 }
 
-/// A client's read/write routing between transactions (see `Worker+Routing`).
-struct SplitRouting {
+/// A client's read/write routing between transactions (see `Worker+Routing`). A class: the
+/// hot path of every client checks only whether it has one.
+final class SplitRouting {
     let database: String
     let replicasOnly: Bool
     let readYourWrites: ReadYourWrites
+
+    init(database: String, replicasOnly: Bool, readYourWrites: ReadYourWrites) {
+        self.database = database
+        self.replicasOnly = replicasOnly
+        self.readYourWrites = readYourWrites
+    }
+
     /// The host the current or last transaction went to.
     var host = 0
     /// The current transaction holds a place in its replica's outstanding count.

@@ -61,6 +61,7 @@ extension Pooler {
         fresh.listenPort = running.listenPort
         fresh.unixSocketDir = running.unixSocketDir
         fresh.threads = running.threads
+        fresh.metricsListen = running.metricsListen
         fresh.packetBufferSize = running.packetBufferSize
         fresh.trackExtraParameters = running.trackExtraParameters
     }
@@ -68,6 +69,7 @@ extension Pooler {
     private func restartOnlyChanges(from old: Settings, to new: Settings) -> [String] {
         var names: [String] = []
         if old.listenAddresses != new.listenAddresses { names.append("listen_addr") }
+        if old.metricsListen != new.metricsListen { names.append("metrics_listen") }
         if old.listenPort != new.listenPort { names.append("listen_port") }
         if old.unixSocketDir != new.unixSocketDir { names.append("unix_socket_dir") }
         if old.threads != new.threads { names.append("threads") }

@@ -79,6 +79,13 @@ public final class Pooler: @unchecked Sendable {
         guard !listeners.isEmpty else {
             throw StartError("listen_addr and unix_socket_dir are both empty: nothing to listen on")
         }
+        if let address = settings.metricsListen {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+                throw StartError("metrics_listen must be host:port, not \"\(address)\"")
+            }
+            main.metrics = try MetricsEndpoint(worker: main, host: String(address[..<colon]), port: port)
+            logger.info("serving metrics on http://\(address)/metrics")
+        }
         for worker in workers { worker.scheduleJanitor() }
     }
 

@@ -66,6 +66,8 @@ final class ServerConnection: ConnectionDelegate {
     var idleSince = MonotonicClock.now()
     /// When the server last went from having answered everything to working on a request.
     var busySince = MonotonicClock.now()
+    /// When the transaction it runs began (its first request outside a transaction).
+    private var transactionStartedAt = MonotonicClock.now()
     let host: String
     let port: Int
     /// Set for a connection that watches a primary or replica (`ReplicaWatch`): it belongs to
@@ -139,10 +141,10 @@ final class ServerConnection: ConnectionDelegate {
     func noteClientMessage(_ type: UInt8) {
         switch type {
         case FrontendMessageType.query, FrontendMessageType.functionCall:
-            if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
+            if outstandingSyncs == 0 { becameBusy() }
             outstandingSyncs += 1
         case FrontendMessageType.sync:
-            if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
+            if outstandingSyncs == 0 { becameBusy() }
             outstandingSyncs += 1
             unsyncedExtendedMessages = false
         case FrontendMessageType.parse, FrontendMessageType.bind, FrontendMessageType.describe,
@@ -151,6 +153,11 @@ final class ServerConnection: ConnectionDelegate {
         default:
             break
         }
+    }
+
+    private func becameBusy() {
+        busySince = MonotonicClock.now()
+        if transactionStatus == .idle { transactionStartedAt = busySince }
     }
 
     /// True when the server has answered everything and sits outside a transaction, with no
@@ -164,6 +171,7 @@ final class ServerConnection: ConnectionDelegate {
     /// matching them to the requests sent while the client's named statements are mapped.
     private func forwardToClient(_ client: ClientConnection, _ input: IOBuffer) {
         var blocked = false
+        var sent = 0
         var readyForQuery = false
         let outcome = stream.scan(input, decide: { type, _ in
             if client.mapsStatements {
@@ -180,7 +188,7 @@ final class ServerConnection: ConnectionDelegate {
             }
             if type == BackendMessageType.readyForQuery {
                 readyForQuery = true
-                self.noteReadyForQuery(body.firstByte)
+                self.noteReadyForQuery(body.firstByte, counting: client.counters)
                 if client.mapsStatements { self.pipelineEnded() }
             } else if type == BackendMessageType.parameterStatus, let parameter = self.noteParameterStatus(body.bytes) {
                 client.remember(parameter)
@@ -189,11 +197,13 @@ final class ServerConnection: ConnectionDelegate {
             self.pendingHandling = nil
             return handling.forward ? .forwardThen(handling.synthetic) : .replace(handling.synthetic, count: 5 + body.length)
         }, forward: { offset, count in
+            sent += count
             if !client.connection.send(from: input, offset: offset, count: count) { blocked = true }
         }, insert: { bytes in
             if !bytes.isEmpty, !client.connection.send(bytes) { blocked = true }
         })
         isMidMessage = stream.remainingPassThrough > 0
+        client.counters?.bytesSent += sent
         if blocked { connection?.pauseReading() }
         switch outcome {
         case .malformed, .tooLarge, .exceedsMaximum:
@@ -250,10 +260,19 @@ final class ServerConnection: ConnectionDelegate {
         if outstandingSyncs == 0 && transactionStatus == .idle { staleRetry.restart() } else { staleRetry.stop() }
     }
 
-    private func noteReadyForQuery(_ status: UInt8?) {
+    /// `counters`: the linked client's, which count the query and, when this ends one, the
+    /// transaction.
+    private func noteReadyForQuery(_ status: UInt8?, counting counters: TrafficCounters? = nil) {
         transactionStatus = status.flatMap(TransactionStatus.init(rawValue:)) ?? .failed
         outstandingSyncs = max(0, outstandingSyncs - 1)
-        if outstandingSyncs == 0 { busySince = MonotonicClock.now() }
+        counters?.queries += 1
+        guard outstandingSyncs == 0 else { return }
+        let now = MonotonicClock.now()
+        if let counters {
+            counters.queryMicroseconds += Int((now - busySince) * 1_000_000)
+            if transactionStatus == .idle { counters.transactionEnded(seconds: now - transactionStartedAt) }
+        }
+        busySince = now
     }
 
     /// Records a reported parameter and returns it.

@@ -90,6 +90,11 @@ extension Worker {
             answer(AdminTables.users(configuration).encoded(tag: "SHOW"))
         case "STATE":
             answer(AdminTables.state(stopping: stopping).encoded(tag: "SHOW"))
+        case "STATS", "STATS_TOTALS", "STATS_AVERAGES":
+            gather({ $0.trafficSnapshot() }) { parts in
+                let (totals, period, seconds) = TrafficSnapshot.merge(parts)
+                answer(AdminTables.stats(subject, totals: totals, period: period, seconds: seconds).encoded(tag: "SHOW"))
+            }
         case "CLIENTS", "SERVERS", "POOLS", "LISTS":
             gather({ $0.adminSnapshot() }) { [unowned self] snapshots in
                 let all = AdminSnapshot(merging: snapshots)
@@ -106,7 +111,7 @@ extension Worker {
             }
         default:
             answer(ErrorFields(severity: "ERROR", code: SQLState.syntaxError,
-                               message: "SHOW \(subject) is not one of: POOLS, CLIENTS, SERVERS, DATABASES, USERS, CONFIG, LISTS, STATE, VERSION").encoded())
+                               message: "SHOW \(subject) is not one of: POOLS, STATS, STATS_TOTALS, STATS_AVERAGES, CLIENTS, SERVERS, DATABASES, USERS, CONFIG, LISTS, STATE, VERSION").encoded())
         }
     }
 
@@ -120,6 +125,14 @@ extension Worker {
                 target.onWorker(home) { _ in results.add(result) }
             }
         }
+    }
+
+    /// Copies of this worker's traffic counters and of its last stats period (or, before one
+    /// has ended, of everything since it started).
+    func trafficSnapshot() -> TrafficSnapshot {
+        let totals = traffic.mapValues { $0.copy() }
+        let period = lastPeriod ?? (totals, max(1, MonotonicClock.now() - startedAt))
+        return TrafficSnapshot(totals: totals, period: period.traffic, seconds: period.seconds, loginFailures: loginFailures)
     }
 
     /// The clients and servers on this worker, as the console shows them.
@@ -150,5 +163,22 @@ private final class GatheredResults<T> {
     func add(_ result: T) {
         results.append(result)
         if results.count == expected { then(results) }
+    }
+}
+
+/// One worker's traffic counters, copied on its thread.
+struct TrafficSnapshot {
+    let totals: [String: TrafficCounters]
+    let period: [String: TrafficCounters]
+    let seconds: Double
+    let loginFailures: Int
+
+    /// Every worker's totals and last periods added up, by database.
+    static func merge(_ parts: [TrafficSnapshot]) -> (totals: [String: TrafficCounters], period: [String: TrafficCounters], seconds: Double) {
+        func add(_ pick: (TrafficSnapshot) -> [String: TrafficCounters]) -> [String: TrafficCounters] {
+            let names = Set(parts.flatMap { pick($0).keys })
+            return Dictionary(uniqueKeysWithValues: names.map { name in (name, TrafficCounters(adding: parts.compactMap { pick($0)[name] })) })
+        }
+        return (add(\.totals), add(\.period), parts.map(\.seconds).max() ?? 1)
     }
 }

@@ -22,6 +22,11 @@ extension Worker {
     /// free of allocations.)
     func sweep(now: Double) {
         let settings = configuration.settings
+        if now - periodStart >= settings.statsPeriod {
+            lastPeriod = (Dictionary(uniqueKeysWithValues: traffic.map { ($0.key, $0.value.since(trafficAtPeriodStart[$0.key])) }), now - periodStart)
+            trafficAtPeriodStart = traffic.mapValues { $0.copy() }
+            periodStart = now
+        }
         for server in Array(servers.values) {
             switch server.state {
             case .idle:

@@ -48,6 +48,8 @@ extension Worker {
         if counts.prepares + counts.hits > 0 {
             logger.info("loop \(index) prepared statements: \(counts.prepares) prepared, \(counts.hits) found prepared, \(counts.reprepares) prepared again on another server, \(counts.evictions) evicted, \(counts.staleRetries) retried after a stale plan")
         }
+        metrics?.stop()
+        metrics = nil
         for (database, watch) in replicaWatches {
             watch.stop()
             if let set = pooler.shared.withLock({ $0.replicaSets[database] }) { logger.info("database \(database): \(set.summary)") }

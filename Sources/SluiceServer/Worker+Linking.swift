@@ -8,12 +8,14 @@ extension Worker {
     /// its session settings to the client's, sends the welcome if the client has not had it,
     /// then carries traffic both ways.
     func link(_ client: ClientConnection, to server: ServerConnection) {
+        let now = MonotonicClock.now()
+        if case .waiting = client.state { client.counters?.waited(seconds: now - client.stateSince) }
         client.state = .linked(server)
         server.state = .linked(client)
         server.staleRetry.restart()
-        let settings = configuration.settings
-        let checkQuery = settings.serverCheckQuery
-        guard !checkQuery.isEmpty, MonotonicClock.now() - server.idleSince > settings.serverCheckDelay else {
+        // Two fields, not a copy of the whole settings, on every checkout.
+        let checkQuery = configuration.settings.serverCheckQuery
+        guard !checkQuery.isEmpty, now - server.idleSince > configuration.settings.serverCheckDelay else {
             applySettings(client, server)
             return
         }

@@ -19,6 +19,8 @@ extension Worker {
         // entry.name: a replica alias shares its database's pools.
         let key = PoolKey(database: entry.name, user: entry.user ?? identity.user)
         client.poolKey = key
+        client.counters = trafficCounters(for: key.database)
+        client.counters?.logins += 1
         client.poolMode = configuration.poolMode(database: entry, user: identity.user)
         client.mapsStatements = client.poolMode != .session && configuration.settings.maxPreparedStatements > 0
         client.mapsSQLStatements = client.mapsStatements && configuration.settings.sqlPreparedStatements
@@ -47,6 +49,14 @@ extension Worker {
         if let input = client.connection.input, !input.isEmpty {
             client.connectionReadable(client.connection)
         }
+    }
+
+    /// This worker's counters of `database`, made on first use.
+    func trafficCounters(for database: String) -> TrafficCounters {
+        if let counters = traffic[database] { return counters }
+        let counters = TrafficCounters()
+        traffic[database] = counters
+        return counters
     }
 
     /// What a client is told at login: the pool's server parameters, with the values the client

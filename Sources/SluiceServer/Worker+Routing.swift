@@ -33,7 +33,7 @@ extension Worker {
     /// A client between transactions sent something: routes its transaction and asks for a
     /// server. False while the first message is not all there yet (keep reading).
     func startTransaction(for client: ClientConnection) -> Bool {
-        guard var split = client.split, let input = client.connection.input else {
+        guard let split = client.split, let input = client.connection.input else {
             requestServer(for: client)
             return true
         }
@@ -62,7 +62,6 @@ extension Worker {
                 let deadline = split.catchUpDeadline ?? now + configuration.settings.replicaWaitTimeout
                 if now < deadline {
                     split.catchUpDeadline = deadline
-                    client.split = split
                     client.connection.pauseReading()
                     loop.schedule(after: configuration.settings.replicaPollInterval) { [weak self, weak client] in
                         guard let self, let client else { return }
@@ -73,7 +72,6 @@ extension Worker {
             }
         }
         split.catchUpDeadline = nil
-        client.split = split
         requestServer(for: client)
         return true
     }
@@ -103,9 +101,8 @@ extension Worker {
     /// giving the server back: after a transaction that may have written, once it has read the
     /// primary's WAL position on it.
     func finishSplitTransaction(_ client: ClientConnection, _ server: ServerConnection) -> Bool {
-        guard var split = client.split else { return false }
-        defer { client.split = split }
-        releaseReplicaPlace(&split)
+        guard let split = client.split else { return false }
+        releaseReplicaPlace(split)
         guard split.host == 0, split.mayWrite, split.readYourWrites != .off else { return false }
         split.learningWritePosition = true
         let database = split.database
@@ -115,10 +112,9 @@ extension Worker {
         server.runInternal("SELECT pg_current_wal_insert_lsn()", rows: { row in position = (row.first ?? nil).flatMap(LSN.parse) }) {
             [unowned self, weak client, unowned server] error in
             if let position { pooler.shared.withLock { $0.replicaSets[database]?.wrote(at: position) } }
-            if let client, var split = client.split {
+            if let client, let split = client.split {
                 split.learningWritePosition = false
                 if let position { split.mustSee = max(split.mustSee, position) }
-                client.split = split
                 routeAgain(client)
             }
             guard !server.state.isClosed else { return }
@@ -134,7 +130,7 @@ extension Worker {
     }
 
     /// The replica's count of running transactions no longer includes the client's.
-    func releaseReplicaPlace(_ split: inout SplitRouting) {
+    func releaseReplicaPlace(_ split: SplitRouting) {
         guard split.countsAsOutstanding else { return }
         split.countsAsOutstanding = false
         let (database, host) = (split.database, split.host)
@@ -155,10 +151,9 @@ extension Worker {
         logger.warning("\(key) unreachable: replica banned for \(settings.replicaBanTime) s")
         for clientID in waiting {
             onWorker(clientID.loop) { worker in
-                guard let client = worker.clients[clientID], case .waiting = client.state, var split = client.split else { return }
-                worker.releaseReplicaPlace(&split)
+                guard let client = worker.clients[clientID], case .waiting = client.state, let split = client.split else { return }
+                worker.releaseReplicaPlace(split)
                 split.host = 0
-                client.split = split
                 worker.requestServer(for: client)
             }
         }

@@ -21,6 +21,18 @@ final class Worker {
     private(set) var classifier: QueryRouteClassifier
     /// TLS toward clients and servers, as the configuration asks.
     var tls: TLSContexts
+    /// This worker's traffic, by database (the pool's database name).
+    var traffic: [String: TrafficCounters] = [:]
+    /// The traffic as it stood when the current stats period began, and when that was: SHOW
+    /// STATS averages over the period before (`lastPeriod`).
+    var trafficAtPeriodStart: [String: TrafficCounters] = [:]
+    var periodStart = MonotonicClock.now()
+    let startedAt = MonotonicClock.now()
+    var lastPeriod: (traffic: [String: TrafficCounters], seconds: Double)?
+    /// Logins refused for a wrong password, an unknown user or an auth_hba_file rule.
+    var loginFailures = 0
+    /// On the first worker: the /metrics listener, when metrics_listen is set.
+    var metrics: MetricsEndpoint?
     /// On the first worker: the watches of read/write-split databases' servers, by database.
     var replicaWatches: [String: ReplicaWatch] = [:]
     var clients: [ClientID: ClientConnection] = [:]

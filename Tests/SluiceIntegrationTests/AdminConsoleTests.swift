@@ -124,3 +124,60 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests {
+    /// SHOW STATS and /metrics after known traffic: their transaction counts match pgbench's.
+    @Suite
+    struct MetricsTests {
+        let cluster = Clusters.trust
+        let password = Clusters.password
+
+        func scrape(_ port: Int, _ path: String = "/metrics") throws -> (status: String, body: String) {
+            let output = try ProcessRunner.run("python3", ["-c", """
+                import sys, urllib.request, urllib.error
+                try:
+                    r = urllib.request.urlopen("http://127.0.0.1:\(port)\(path)", timeout=10)
+                    print(r.status); print(r.read().decode())
+                except urllib.error.HTTPError as e:
+                    print(e.code)
+                """])
+            let lines = output.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(lines.first ?? ""), lines.count > 1 ? String(lines[1]) : "")
+        }
+
+        func value(_ body: String, _ metric: String) -> Double? {
+            body.split(separator: "\n").first { $0.hasPrefix(metric + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+
+        @Test func metricsAndStatsCountWhatPgbenchDid() throws {
+            try Clusters.pgbenchTables(cluster)
+            let metricsPort = try FreePort.find()
+            let sluice = try SluiceInstance(cluster: cluster, settings: [
+                "pool_mode": "transaction", "default_pool_size": "4", "admin_users": "admin",
+                "metrics_listen": "127.0.0.1:\(metricsPort)",
+            ], userlist: [("app", password), ("admin", "admin-secret")])
+            let run = try Tools.pgbench(["-S", "-c", "6", "-j", "2", "-t", "150", "-n", "-h", "127.0.0.1", "-p", String(sluice.port),
+                                         "-U", "app", "app"], password: password)
+            #expect(run.status == 0, "\(run.stderr)")
+            let processed = Tools.pgbenchFigure(run.stdout, "number of transactions actually processed:") ?? 0
+            #expect(processed == 900)
+            let (status, body) = try scrape(metricsPort)
+            #expect(status == "200")
+            // pgbench's own transactions, plus the one each client's login check sends.
+            let transactions = value(body, "sluice_transactions_total{database=\"app\"}") ?? 0
+            #expect(transactions >= Double(processed) && transactions <= Double(processed) + 12, "\(transactions)")
+            #expect(value(body, "sluice_transaction_duration_seconds_count{database=\"app\"}") == transactions)
+            // Six clients, and pgbench's own first connection.
+            #expect(value(body, "sluice_logins_total{database=\"app\"}") == 7)
+            #expect(body.contains("sluice_pool_servers_idle{database=\"app\",user=\"app\",host=\"primary\"}"), "\(body)")
+            #expect(try scrape(metricsPort, "/other").status == "404")
+            // The console's totals agree.
+            let admin = try sluice.login(user: "admin", database: "pgbouncer", password: "admin-secret")
+            let totals = try admin.query("SHOW STATS_TOTALS")
+            let app = totals.rows.first { $0.first == "app" }
+            #expect(app.flatMap { $0[1] }.flatMap(Double.init) == transactions, "\(totals.rows)")
+            let stats = try admin.query("SHOW STATS")
+            #expect(stats.rows.first { $0.first == "app" }?.count == 15)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+/// What one database's clients did on one worker, counted as it happens: the figures of the
+/// admin console's SHOW STATS and of /metrics. A class, so a client holds its database's
+/// counters and counting costs no lookup; only its worker's thread touches it.
+final class TrafficCounters {
+    var transactions = 0
+    var queries = 0
+    var bytesReceived = 0
+    var bytesSent = 0
+    /// Microseconds, as PgBouncer reports them.
+    var transactionMicroseconds = 0
+    var queryMicroseconds = 0
+    var waitMicroseconds = 0
+    var logins = 0
+    /// How long transactions took and clients waited for a server, by bucket.
+    var transactionTimes = Histogram()
+    var waitTimes = Histogram()
+
+    init() {}
+
+    /// The sum of several workers' counters.
+    init(adding parts: [TrafficCounters]) {
+        for part in parts {
+            transactions += part.transactions
+            queries += part.queries
+            bytesReceived += part.bytesReceived
+            bytesSent += part.bytesSent
+            transactionMicroseconds += part.transactionMicroseconds
+            queryMicroseconds += part.queryMicroseconds
+            waitMicroseconds += part.waitMicroseconds
+            logins += part.logins
+            transactionTimes.add(part.transactionTimes)
+            waitTimes.add(part.waitTimes)
+        }
+    }
+
+    func copy() -> TrafficCounters { TrafficCounters(adding: [self]) }
+
+    /// What was counted since `earlier` (histograms aside).
+    func since(_ earlier: TrafficCounters?) -> TrafficCounters {
+        let delta = copy()
+        guard let earlier else { return delta }
+        delta.transactions -= earlier.transactions
+        delta.queries -= earlier.queries
+        delta.bytesReceived -= earlier.bytesReceived
+        delta.bytesSent -= earlier.bytesSent
+        delta.transactionMicroseconds -= earlier.transactionMicroseconds
+        delta.queryMicroseconds -= earlier.queryMicroseconds
+        delta.waitMicroseconds -= earlier.waitMicroseconds
+        delta.logins -= earlier.logins
+        return delta
+    }
+
+    func transactionEnded(seconds: Double) {
+        transactions += 1
+        transactionMicroseconds += Int(seconds * 1_000_000)
+        transactionTimes.observe(seconds)
+    }
+
+    func waited(seconds: Double) {
+        waitMicroseconds += Int(seconds * 1_000_000)
+        waitTimes.observe(seconds)
+    }
+}
+
+/// A Prometheus histogram with fixed buckets (seconds).
+struct Histogram {
+    static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Observations at or below each bound (not cumulative; `Metrics` adds them up).
+    private(set) var counts = [Int](repeating: 0, count: Histogram.bounds.count + 1)
+    private(set) var sum = 0.0
+
+    mutating func observe(_ value: Double) {
+        var index = 0
+        while index < Self.bounds.count && value > Self.bounds[index] { index += 1 }
+        counts[index] += 1
+        sum += value
+    }
+
+    mutating func add(_ other: Histogram) {
+        for index in counts.indices { counts[index] += other.counts[index] }
+        sum += other.sum
+    }
+}
