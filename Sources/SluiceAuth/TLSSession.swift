@@ -62,9 +62,7 @@ public final class TLSSession {
         _ = try advance()
     }
 
-    /// Ciphertext arrived from the peer; moves the handshake on and decrypts what it can,
-    /// handing plaintext to `deliver` (which returns how much it took: all of it, or less
-    /// when its buffer is full, in which case decryption stops until the next call).
+    /// Ciphertext arrived from the peer, for `read` to decrypt (and the handshake to use).
     public func receive(_ ciphertext: UnsafeRawBufferPointer) throws(TLSError) {
         guard ciphertext.count > 0 else { return }
         let written = BIO_write(incoming, ciphertext.baseAddress, Int32(ciphertext.count))

@@ -52,9 +52,11 @@ extension Worker {
     private func change(_ command: AdminCommand, answer: @escaping ([UInt8]) -> Void) {
         switch command {
         case .reload:
+            let home = index
             onWorker(0) { main in
                 main.pooler.reload()
-                self.onWorker(self.index) { _ in answer(BackendMessage.commandComplete("RELOAD")) }
+                // Posted from the main worker's thread back to the asking one.
+                main.onWorker(home) { _ in answer(BackendMessage.commandComplete("RELOAD")) }
             }
         case .shutdown:
             answer(BackendMessage.commandComplete("SHUTDOWN"))
