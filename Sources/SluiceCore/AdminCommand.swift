@@ -8,6 +8,11 @@ public enum AdminCommand: Equatable, Sendable {
     case shutdown
     /// `KILL_CLIENT id`: the id as SHOW CLIENTS gives it.
     case killClient(String)
+    /// `PAUSE` or `PAUSE db`: let transactions in flight finish, close the servers, hold new
+    /// transactions; answered once the servers are closed.
+    case pause(database: String?)
+    /// `RESUME` or `RESUME db`: release what PAUSE holds.
+    case resume(database: String?)
 
     /// nil for text that is no admin command Sluice knows; the console answers it with an error.
     public init?(_ text: String) {
@@ -20,6 +25,8 @@ public enum AdminCommand: Equatable, Sendable {
         case ("RELOAD", 1): self = .reload
         case ("SHUTDOWN", 1): self = .shutdown
         case ("KILL_CLIENT", 2): self = .killClient(words[1])
+        case ("PAUSE", 1...2): self = .pause(database: words.count == 2 ? words[1] : nil)
+        case ("RESUME", 1...2): self = .resume(database: words.count == 2 ? words[1] : nil)
         default: return nil
         }
     }

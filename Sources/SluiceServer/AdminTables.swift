@@ -158,7 +158,7 @@ enum AdminTables {
         return table
     }
 
-    static func databases(_ configuration: Configuration, pools: [PoolOverview]) -> ResultSet {
+    static func databases(_ configuration: Configuration, pools: [PoolOverview], paused: (String) -> Bool) -> ResultSet {
         var table = ResultSet([
             .init("name", .text), .init("host", .text), .init("port", .int4), .init("database", .text),
             .init("force_user", .text), .init("pool_size", .int4), .init("min_pool_size", .int4),
@@ -173,7 +173,7 @@ enum AdminTables {
                 name, entry.host, String(entry.port), entry.serverDatabaseName, entry.user,
                 String(configuration.poolSize(for: entry)), String(configuration.minPoolSize(for: entry)),
                 String(configuration.reservePoolSize(for: entry)), entry.poolMode?.rawValue,
-                String(configuration.maxDBConnections(for: entry)), String(current), "0", "0",
+                String(configuration.maxDBConnections(for: entry)), String(current), paused(name) ? "1" : "0", "0",
                 entry.replicas.map { "\($0.host):\($0.port ?? entry.port)" }.joined(separator: ","),
                 entry.splitsReadsAndWrites ? "1" : "0", entry.replicaAlias,
             ])
@@ -235,10 +235,10 @@ enum AdminTables {
         return table
     }
 
-    static func state(stopping: Bool) -> ResultSet {
+    static func state(stopping: Bool, paused: Bool) -> ResultSet {
         var table = ResultSet([.init("key", .text), .init("value", .text)])
         table.append(["active", stopping ? "no" : "yes"])
-        table.append(["paused", "no"])
+        table.append(["paused", paused ? "yes" : "no"])
         table.append(["suspended", "no"])
         return table
     }

@@ -101,6 +101,10 @@ final class ClientConnection: ConnectionDelegate {
                 finish(reason: "client close request")
                 return
             }
+            if worker.anythingPaused, let poolKey, worker.isPaused(poolKey.database) {
+                worker.hold(self)
+                return
+            }
             // A read waiting for a replica to catch up is routed again by its timer.
             guard split?.catchUpDeadline == nil, worker.startTransaction(for: self) else { return }
             // With an idle server at hand the bytes are already on their way; otherwise hold
@@ -146,6 +150,7 @@ final class ClientConnection: ConnectionDelegate {
         case .loggingIn, .idle, .admin, .closed: break
         }
         if let split { worker.releaseReplicaPlace(split) }
+        if !worker.heldClients.isEmpty { worker.heldClients[id] = nil }
         connection.close()
         worker.forget(self)
         if worker.configuration.settings.logDisconnections && !logged {

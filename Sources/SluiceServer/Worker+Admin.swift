@@ -33,13 +33,13 @@ extension Worker {
                          answer: @escaping ([UInt8]) -> Void) {
         guard let command = AdminCommand(text) else {
             answer(ErrorFields(severity: "ERROR", code: SQLState.syntaxError,
-                               message: "invalid admin command \"\(text)\"; the console knows SHOW, RELOAD, SHUTDOWN and KILL_CLIENT").encoded())
+                               message: "invalid admin command \"\(text)\"; the console knows SHOW, PAUSE, RESUME, RELOAD, SHUTDOWN and KILL_CLIENT").encoded())
             return
         }
         switch command {
         case .show(let subject):
             show(subject, answer: answer)
-        case .reload, .shutdown, .killClient:
+        case .reload, .shutdown, .killClient, .pause, .resume:
             guard mayChange else {
                 answer(ErrorFields(severity: "ERROR", code: SQLState.insufficientPrivilege,
                                    message: "admin access needed: the user is in stats_users, not admin_users").encoded())
@@ -73,6 +73,10 @@ extension Worker {
                 answer(found.contains(true) ? BackendMessage.commandComplete("KILL_CLIENT")
                     : ErrorFields(severity: "ERROR", code: SQLState.undefinedObject, message: "no client \(id)").encoded())
             }
+        case .pause(let database):
+            pause(database, answer: answer)
+        case .resume(let database):
+            resume(database, answer: answer)
         case .show:
             break
         }
@@ -87,11 +91,12 @@ extension Worker {
         case "CONFIG":
             answer(AdminTables.config(configuration.settings).encoded(tag: "SHOW"))
         case "DATABASES":
-            answer(AdminTables.databases(configuration, pools: pooler.shared.withLock { $0.pools.overview }).encoded(tag: "SHOW"))
+            answer(AdminTables.databases(configuration, pools: pooler.shared.withLock { $0.pools.overview },
+                                         paused: { self.isPaused($0) }).encoded(tag: "SHOW"))
         case "USERS":
             answer(AdminTables.users(configuration).encoded(tag: "SHOW"))
         case "STATE":
-            answer(AdminTables.state(stopping: stopping).encoded(tag: "SHOW"))
+            answer(AdminTables.state(stopping: stopping, paused: pausedAll || !pausedDatabases.isEmpty).encoded(tag: "SHOW"))
         case "STATS", "STATS_TOTALS", "STATS_AVERAGES":
             gather({ $0.trafficSnapshot() }) { parts in
                 let (totals, period, seconds) = TrafficSnapshot.merge(parts)

@@ -31,6 +31,10 @@ final class Worker {
     var lastPeriod: (traffic: [String: TrafficCounters], seconds: Double)?
     /// Logins refused for a wrong password, an unknown user or an auth_hba_file rule.
     var loginFailures = 0
+    /// This worker's copy of what PAUSE holds (`Worker+Pause`), and the clients it holds.
+    var pausedAll = false
+    var pausedDatabases: Set<String> = []
+    var heldClients: [ClientID: ClientConnection] = [:]
     /// On the first worker: the /metrics listener, when metrics_listen is set.
     var metrics: MetricsEndpoint?
     /// On the first worker: the watches of read/write-split databases' servers, by database.

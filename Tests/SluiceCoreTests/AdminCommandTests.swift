@@ -8,6 +8,9 @@ import Testing
         #expect(AdminCommand("RELOAD") == .reload)
         #expect(AdminCommand("shutdown;") == .shutdown)
         #expect(AdminCommand("KILL_CLIENT C-12") == .killClient("C-12"))
+        #expect(AdminCommand("pause") == .pause(database: nil))
+        #expect(AdminCommand("PAUSE app;") == .pause(database: "app"))
+        #expect(AdminCommand("resume app") == .resume(database: "app"))
     }
 
     @Test func anythingElseIsNoCommand() {

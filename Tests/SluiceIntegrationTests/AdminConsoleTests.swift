@@ -181,3 +181,41 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests.AdminConsoleTests {
+    /// PAUSE waits for the transaction in flight, closes the servers and holds new
+    /// transactions; RESUME lets them run, with no client error.
+    @Test func pauseWaitsForTransactionsAndHoldsNewOnes() throws {
+        let sluice = try sluice(["default_pool_size": "1"])
+        let inFlight = try sluice.login(password: password)
+        let later = try sluice.login(password: password)
+        #expect(try inFlight.query("BEGIN").error == nil)
+        let admin = try console(sluice)
+        admin.send(FrontendMessage.query("PAUSE"))
+        usleep(300_000)
+        #expect(try show(try console(sluice), "STATE").first { $0["key"] == "paused" }?["value"] == "yes")
+        // PAUSE has not answered: the transaction still runs. It may finish.
+        #expect(try inFlight.query("SELECT 1").rows == [["1"]])
+        #expect(try inFlight.query("COMMIT").error == nil)
+        var tag = ""
+        while let (type, body) = try admin.readMessage() {
+            if type == BackendMessageType.commandComplete { tag = String(decoding: body.dropLast(), as: UTF8.self) }
+            if type == BackendMessageType.errorResponse { tag = ErrorFields(body: body)?.message ?? "" }
+            if type == BackendMessageType.readyForQuery { break }
+        }
+        #expect(tag == "PAUSE")
+        #expect(try Clusters.backendCount(cluster) == 0, "PAUSE closed the servers")
+        // A new transaction waits for RESUME.
+        later.send(FrontendMessage.query("SELECT 'after resume'"))
+        usleep(300_000)
+        #expect(try admin.query("PAUSE").error?.message == "already paused")
+        #expect(try admin.query("RESUME").error == nil)
+        var rows: [[String?]] = []
+        while let (type, body) = try later.readMessage() {
+            if type == BackendMessageType.dataRow { rows.append(BackendMessage.decodeDataRow(body)) }
+            if type == BackendMessageType.readyForQuery { break }
+        }
+        #expect(rows == [["after resume"]])
+        #expect(try admin.query("RESUME").error?.message == "pooler is not paused")
+    }
+}
