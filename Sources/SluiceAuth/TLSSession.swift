@@ -91,9 +91,6 @@ public final class TLSSession {
         return (total, false)
     }
 
-    /// True when decrypted bytes wait that `read` could not take for lack of room.
-    public var hasBufferedPlaintext: Bool { SSL_pending(ssl) > 0 }
-
     /// Encrypts `plaintext`; the ciphertext is then in `takeOutput()`.
     public func write(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) {
         guard plaintext.count > 0 else { return }

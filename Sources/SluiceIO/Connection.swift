@@ -34,8 +34,6 @@ public protocol ConnectionSecurity: AnyObject {
     /// Decrypts into `buffer`, completing the handshake first: bytes written, and whether the
     /// peer ended the session.
     func read(into buffer: UnsafeMutableRawPointer, capacity: Int) throws -> (count: Int, closed: Bool)
-    /// Decrypted bytes wait that `read` had no room for.
-    var hasBufferedPlaintext: Bool { get }
     func write(_ plaintext: UnsafeRawBufferPointer) throws
     /// Ciphertext to send: handshake messages, records, alerts.
     func takeOutput() -> [UInt8]
