@@ -1,3 +1,5 @@
+import SluiceConfig
+
 /// What Sluice knows of one database's replicas, from polling them and its primary, and which
 /// of them a read may use: healthy, not banned, not too far behind, and, when the client must
 /// read its own writes, having replayed them.
@@ -43,7 +45,7 @@ public struct ReplicaSet: Sendable {
     }
 
     /// The host for a read that must see `position` (0: nothing in particular), at `now`.
-    public mutating func choose(seeing position: UInt64, now: Double, lagLimit: LagLimit, roundRobin: Bool) -> Choice {
+    public mutating func choose(seeing position: UInt64, now: Double, lagLimit: ReplicaLagLimit, roundRobin: Bool) -> Choice {
         var usable: [Int] = []
         var caughtUp: [Int] = []
         for index in replicas.indices {
@@ -74,7 +76,7 @@ public struct ReplicaSet: Sendable {
         replicas[host - 1].outstanding = max(0, replicas[host - 1].outstanding - 1)
     }
 
-    private func isTooFarBehind(_ replica: Replica, _ limit: LagLimit) -> Bool {
+    private func isTooFarBehind(_ replica: Replica, _ limit: ReplicaLagLimit) -> Bool {
         switch limit {
         case .none: return false
         case .bytes(let bytes):
@@ -130,13 +132,6 @@ public struct ReplicaSet: Sendable {
         }
         return parts.joined(separator: "; ")
     }
-}
-
-/// How far behind the primary a replica may be and still get reads.
-public enum LagLimit: Sendable, Equatable {
-    case none
-    case bytes(UInt64)
-    case seconds(Double)
 }
 
 /// Log sequence numbers as PostgreSQL prints them (`16/B374D848`).

@@ -31,7 +31,7 @@ struct AdminSnapshot {
             case .idle, .admin: state = "idle"; link = nil; poolKey = client.poolKey
             case .loggingIn, .closed: state = "login"; link = nil; poolKey = client.poolKey
             }
-            (address, port) = AdminSnapshot.split(client.peer)
+            (address, port) = Worker.address(ofPeer: client.peer) ?? (client.peer, "0")
             connectedAt = client.connectedAt
             stateSeconds = now - client.stateSince
             tls = client.tlsSession != nil
@@ -78,11 +78,6 @@ struct AdminSnapshot {
     init(merging parts: [AdminSnapshot]) {
         clients = parts.flatMap(\.clients).sorted { $0.connectedAt < $1.connectedAt }
         servers = parts.flatMap(\.servers).sorted { $0.connectedAt < $1.connectedAt }
-    }
-
-    static func split(_ peer: String) -> (String, String) {
-        guard let colon = peer.lastIndex(of: ":") else { return (peer, "0") }
-        return (String(peer[..<colon]).trimmingCharacters(in: ["[", "]"]), String(peer[peer.index(after: colon)...]))
     }
 }
 

@@ -19,18 +19,7 @@ final class TrafficCounters {
 
     /// The sum of several workers' counters.
     init(adding parts: [TrafficCounters]) {
-        for part in parts {
-            transactions += part.transactions
-            queries += part.queries
-            bytesReceived += part.bytesReceived
-            bytesSent += part.bytesSent
-            transactionMicroseconds += part.transactionMicroseconds
-            queryMicroseconds += part.queryMicroseconds
-            waitMicroseconds += part.waitMicroseconds
-            logins += part.logins
-            transactionTimes.add(part.transactionTimes)
-            waitTimes.add(part.waitTimes)
-        }
+        for part in parts { accumulate(part, sign: 1) }
     }
 
     func copy() -> TrafficCounters { TrafficCounters(adding: [self]) }
@@ -38,16 +27,24 @@ final class TrafficCounters {
     /// What was counted since `earlier` (histograms aside).
     func since(_ earlier: TrafficCounters?) -> TrafficCounters {
         let delta = copy()
-        guard let earlier else { return delta }
-        delta.transactions -= earlier.transactions
-        delta.queries -= earlier.queries
-        delta.bytesReceived -= earlier.bytesReceived
-        delta.bytesSent -= earlier.bytesSent
-        delta.transactionMicroseconds -= earlier.transactionMicroseconds
-        delta.queryMicroseconds -= earlier.queryMicroseconds
-        delta.waitMicroseconds -= earlier.waitMicroseconds
-        delta.logins -= earlier.logins
+        if let earlier { delta.accumulate(earlier, sign: -1) }
         return delta
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) `other`'s counts; histograms are only ever added.
+    private func accumulate(_ other: TrafficCounters, sign: Int) {
+        transactions += sign * other.transactions
+        queries += sign * other.queries
+        bytesReceived += sign * other.bytesReceived
+        bytesSent += sign * other.bytesSent
+        transactionMicroseconds += sign * other.transactionMicroseconds
+        queryMicroseconds += sign * other.queryMicroseconds
+        waitMicroseconds += sign * other.waitMicroseconds
+        logins += sign * other.logins
+        if sign > 0 {
+            transactionTimes.add(other.transactionTimes)
+            waitTimes.add(other.waitTimes)
+        }
     }
 
     func transactionEnded(seconds: Double) {

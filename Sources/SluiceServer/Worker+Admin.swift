@@ -36,21 +36,18 @@ extension Worker {
                                message: "invalid admin command \"\(text)\"; the console knows SHOW, PAUSE, RESUME, RELOAD, SHUTDOWN and KILL_CLIENT").encoded())
             return
         }
-        switch command {
-        case .show(let subject):
+        if case .show(let subject) = command {
             show(subject, answer: answer)
-        case .reload, .shutdown, .killClient, .pause, .resume:
-            guard mayChange else {
-                answer(ErrorFields(severity: "ERROR", code: SQLState.insufficientPrivilege,
-                                   message: "admin access needed: the user is in stats_users, not admin_users").encoded())
-                return
-            }
-            change(command, answer: answer)
+            return
         }
-    }
-
-    private func change(_ command: AdminCommand, answer: @escaping ([UInt8]) -> Void) {
+        guard mayChange else {
+            answer(ErrorFields(severity: "ERROR", code: SQLState.insufficientPrivilege,
+                               message: "admin access needed: the user is in stats_users, not admin_users").encoded())
+            return
+        }
         switch command {
+        case .show:
+            break   // answered above, for stats_users too
         case .reload:
             let home = index
             onWorker(0) { main in
@@ -77,8 +74,6 @@ extension Worker {
             pause(database, answer: answer)
         case .resume(let database):
             resume(database, answer: answer)
-        case .show:
-            break
         }
     }
 

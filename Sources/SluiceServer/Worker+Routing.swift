@@ -78,11 +78,6 @@ extension Worker {
 
     private func chooseReplica(_ split: SplitRouting) -> ReplicaSet.Choice {
         let settings = configuration.settings
-        let lagLimit: LagLimit = switch settings.maxReplicaLag {
-        case .none: .none
-        case .bytes(let bytes): .bytes(bytes)
-        case .seconds(let seconds): .seconds(seconds)
-        }
         let now = MonotonicClock.now()
         return pooler.shared.withLock { shared in
             guard var set = shared.replicaSets[split.database] else { return .primary }
@@ -91,7 +86,7 @@ extension Worker {
             case .client: split.mustSee
             case .global: max(split.mustSee, set.lastWrite)
             }
-            let choice = set.choose(seeing: seeing, now: now, lagLimit: lagLimit, roundRobin: settings.replicaBalance == .roundRobin)
+            let choice = set.choose(seeing: seeing, now: now, lagLimit: settings.maxReplicaLag, roundRobin: settings.replicaBalance == .roundRobin)
             shared.replicaSets[split.database] = set
             return choice
         }

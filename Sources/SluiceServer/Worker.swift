@@ -102,7 +102,7 @@ final class Worker {
         policy.offersTLS = tls.client != nil
         policy.requiresTLS = tls.clientRequiresTLS
         policy.hostBasedAuthentication = configuration.hostBasedAuthentication
-        policy.peerAddress = Self.address(ofPeer: peer)
+        policy.peerAddress = Self.address(ofPeer: peer)?.host
         let id = ClientID(pooler.newID(), loop: index)
         let cancelKey = pooler.shared.withLock { shared in
             let key = Self.newCancelKey(unlike: shared.clientsByCancelKey)
@@ -122,12 +122,12 @@ final class Worker {
         }
     }
 
-    /// The IP address in `host:port` or `[v6]:port`; nil for a Unix-socket peer.
-    static func address(ofPeer peer: String) -> String? {
-        guard peer != "unix" else { return nil }
-        if peer.hasPrefix("["), let end = peer.firstIndex(of: "]") { return String(peer[peer.index(after: peer.startIndex)..<end]) }
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
-        return String(peer[..<colon])
+    /// The IP address and port in `host:port` or `[v6]:port`; nil for a Unix-socket peer.
+    static func address(ofPeer peer: String) -> (host: String, port: String)? {
+        guard peer != "unix", let colon = peer.lastIndex(of: ":") else { return nil }
+        let host = peer[..<colon]
+        let unbracketed = host.hasPrefix("[") && host.hasSuffix("]") ? host.dropFirst().dropLast() : host
+        return (String(unbracketed), String(peer[peer.index(after: colon)...]))
     }
 
     /// A random key no other client holds, so a CancelRequest can only reach its own client.

@@ -1,3 +1,4 @@
+import SluiceConfig
 import Testing
 @testable import SluiceCore
 
