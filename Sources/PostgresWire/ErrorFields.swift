@@ -73,4 +73,7 @@ public enum SQLState {
     public static let syntaxError = "42601"
     public static let insufficientPrivilege = "42501"
     public static let undefinedObject = "42704"
+    public static let invalidParameterValue = "22023"
+    /// PostgreSQL's answer for a database that does not allow connections now.
+    public static let objectNotInPrerequisiteState = "55000"
 }

@@ -63,6 +63,14 @@ public struct DatabaseEntry: Sendable, Equatable {
     /// The database to ask the server for.
     public var serverDatabaseName: String { dbname ?? name }
 
+    /// True when servers opened for `other` would be the same as for this entry: same address,
+    /// database, login and startup settings (pool sizes and modes may differ).
+    public func opensServersLike(_ other: DatabaseEntry) -> Bool {
+        host == other.host && port == other.port && dbname == other.dbname && user == other.user
+            && password == other.password && replicas == other.replicas && connectQuery == other.connectQuery
+            && clientEncoding == other.clientEncoding && dateStyle == other.dateStyle && timeZone == other.timeZone
+    }
+
     /// Whether the server is reached over a Unix socket rather than TCP.
     public var usesUnixSocket: Bool { host.map { $0.hasPrefix("/") } ?? true }
 

@@ -99,3 +99,26 @@ extension Settings {
         "unix_socket_mode", "user", "verbose",
     ]
 }
+
+/// Why the console's SET refused a change.
+public struct SettingChangeError: Error, Sendable {
+    public let message: String
+    public init(message: String) { self.message = message }
+}
+
+extension Settings {
+    /// Changes one setting as a `key = value` line of the settings section would: the console's SET.
+    public mutating func change(_ key: String, to value: String) throws(SettingChangeError) {
+        let outcome: Outcome
+        do {
+            outcome = try apply(key: key, value: value)
+        } catch {
+            throw SettingChangeError(message: error.message(key: key, value: value))
+        }
+        switch outcome {
+        case .applied: return
+        case .unsupported: throw SettingChangeError(message: "\(key): PgBouncer setting not supported by Sluice")
+        case .unknown: throw SettingChangeError(message: "unknown setting \"\(key)\"")
+        }
+    }
+}

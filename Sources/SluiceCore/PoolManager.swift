@@ -126,6 +126,9 @@ public struct PoolManager: Sendable {
         return handOver(IdleServer(id: server, loop: loop), in: index)
     }
 
+    /// True for a server that finished opening and has not been removed.
+    public func isPooled(_ server: ServerID) -> Bool { serverPools[server] != nil }
+
     /// A server closed or broke, idle or not.
     public mutating func remove(_ server: ServerID) -> [Action] {
         guard let index = serverPools.removeValue(forKey: server) else { return [] }

@@ -8,13 +8,13 @@ extension Pooler {
         switch signal {
         case SIGHUP:
             reload()
-        case SIGINT, SIGTERM:
-            let graceful = signal == SIGTERM || interruptFinishesTransactions
-            logger.notice("got \(signal == SIGINT ? "SIGINT" : "SIGTERM"), shutting down\(graceful ? " once transactions in flight finish" : "")")
-            beginStopping(graceful: graceful)
+        case SIGINT:
+            beginStopping(interruptFinishesTransactions ? .waitForServers : .immediate, cause: "SIGINT")
+        case SIGTERM:
+            // A second SIGTERM does not wait any more.
+            beginStopping(main.shutdownMode == nil ? .waitForClients : .immediate, cause: "SIGTERM")
         case SIGQUIT:
-            logger.notice("got SIGQUIT, shutting down at once")
-            beginStopping(graceful: false)
+            beginStopping(.immediate, cause: "SIGQUIT")
         default:
             break
         }
@@ -37,21 +37,56 @@ extension Pooler {
             logger.warning("reload: \(restartOnly.joined(separator: ", ")) take effect only after a restart")
             keepRestartOnlySettings(of: running.settings, in: &fresh.settings)
         }
-        let tls: TLSContexts
         do {
-            tls = try TLSContexts(fresh.settings)
+            try install(fresh, replacing: running)
         } catch {
             logger.error("reload failed, keeping the running configuration: TLS: \(error)")
             return
         }
+        logger.info("configuration reloaded")
+    }
+
+    /// The console's SET: one setting of the running configuration changes, as a reload that
+    /// found it changed in the file would apply it. Settings read from other files, and those
+    /// that need a restart, are refused.
+    func change(_ key: String, to value: String) throws(SettingChangeError) {
+        let running = main.configuration
+        var fresh = running
+        guard !["auth_file", "auth_hba_file"].contains(key) else {
+            throw SettingChangeError(message: "\(key) names a file read at load time: change it in the configuration file and RELOAD")
+        }
+        try fresh.settings.change(key, to: value)
+        guard restartOnlyChanges(from: running.settings, to: fresh.settings).isEmpty else {
+            throw SettingChangeError(message: "\(key) takes effect only after a restart")
+        }
+        do {
+            try install(fresh, replacing: running)
+        } catch {
+            throw SettingChangeError(message: "TLS: \(error)")
+        }
+        logger.info("SET \(key) = \(value)")
+    }
+
+    /// Hands `fresh` to every worker, with TLS contexts made from it; pools take its limits, and
+    /// servers of databases whose connection settings changed are closed once released.
+    /// Throws, changing nothing, when the TLS files cannot be used.
+    private func install(_ fresh: Configuration, replacing running: Configuration) throws {
+        let tls = try TLSContexts(fresh.settings)
         for worker in workers {
-            main.onWorker(worker.index) { [fresh] in
-                $0.configuration = fresh
-                $0.tls = tls
+            main.onWorker(worker.index) { [fresh] worker in
+                worker.configuration = fresh
+                worker.tls = tls
+                let retired = worker.retireServers(of: nil) { server in
+                    let database = server.poolKey.database
+                    guard let old = running.database(named: database), let new = fresh.database(named: database) else { return true }
+                    return !old.opensServersLike(new)
+                }
+                if retired > 0 {
+                    worker.logger.info("loop \(worker.index): \(retired) servers are closed once released: their database's connection settings changed")
+                }
             }
         }
         main.applyPoolLimits()
-        logger.info("configuration reloaded")
     }
 
     /// The running values of what a reload cannot change, so the configuration Sluice reports
@@ -78,12 +113,19 @@ extension Pooler {
         return names
     }
 
-    /// Stops accepting, and has every worker stop (see `Worker.beginStopping`).
-    func beginStopping(graceful: Bool) {
+    /// Stops accepting, and has every worker stop (see `Worker.beginStopping`). Runs on the
+    /// main worker.
+    func beginStopping(_ mode: AdminCommand.ShutdownMode, cause: String) {
+        let how = switch mode {
+        case .immediate: "at once"
+        case .waitForServers: "once transactions in flight finish"
+        case .waitForClients: "once every client has disconnected"
+        }
+        logger.notice("\(cause): shutting down \(how)")
         for listener in listeners { listener.close() }
         listeners = []
         for worker in workers {
-            main.onWorker(worker.index) { $0.beginStopping(graceful: graceful) }
+            main.onWorker(worker.index) { $0.beginStopping(mode) }
         }
     }
 

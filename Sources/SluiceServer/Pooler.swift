@@ -35,8 +35,8 @@ public final class Pooler: @unchecked Sendable {
     private var threads: [LoopThread] = []
     /// The worker the next accepted client goes to (round robin).
     private var nextWorker = 0
-    /// SIGINT lets transactions in flight finish (as SIGTERM does). The demo sets it false so
-    /// Ctrl-C ends everything at once.
+    /// SIGINT lets transactions in flight finish (SHUTDOWN WAIT_FOR_SERVERS). The demo sets it
+    /// false so Ctrl-C ends everything at once.
     public var interruptFinishesTransactions = true
 
     /// - Parameter reloadConfiguration: reads the configuration again on SIGHUP.
@@ -140,6 +140,8 @@ struct SharedState {
     var stoppedWorkers = 0
     /// What is known of each read/write-split database's replicas, by database name.
     var replicaSets: [String: ReplicaSet] = [:]
+    /// Databases the console's DISABLE closed to new logins.
+    var disabledDatabases: Set<String> = []
 }
 
 public enum SluiceVersion {

@@ -70,6 +70,9 @@ final class ServerConnection: ConnectionDelegate {
     private var transactionStartedAt = MonotonicClock.now()
     let host: String
     let port: Int
+    /// Set by RECONNECT, by a reload that changed its database's connection settings and when
+    /// its host's address changed: the server is closed when next released, not reused.
+    var closeNeeded = false
     /// Set for a connection that watches a primary or replica (`ReplicaWatch`): it belongs to
     /// no pool and reports to the watch instead.
     weak var watcher: ReplicaWatch?

@@ -33,7 +33,7 @@ extension Worker {
                          answer: @escaping ([UInt8]) -> Void) {
         guard let command = AdminCommand(text) else {
             answer(ErrorFields(severity: "ERROR", code: SQLState.syntaxError,
-                               message: "invalid admin command \"\(text)\"; the console knows SHOW, PAUSE, RESUME, RELOAD, SHUTDOWN and KILL_CLIENT").encoded())
+                               message: "invalid admin command \"\(text)\"; the console knows SHOW, PAUSE, RESUME, KILL, KILL_CLIENT, DISABLE, ENABLE, RECONNECT, WAIT_CLOSE, SET, RELOAD and SHUTDOWN").encoded())
             return
         }
         if case .show(let subject) = command {
@@ -55,12 +55,9 @@ extension Worker {
                 // Posted from the main worker's thread back to the asking one.
                 main.onWorker(home) { _ in answer(BackendMessage.commandComplete("RELOAD")) }
             }
-        case .shutdown:
+        case .shutdown(let mode):
             answer(BackendMessage.commandComplete("SHUTDOWN"))
-            onWorker(0) { main in
-                main.logger.notice("SHUTDOWN from the admin console, shutting down once transactions in flight finish")
-                main.pooler.beginStopping(graceful: true)
-            }
+            onWorker(0) { main in main.pooler.beginStopping(mode, cause: "SHUTDOWN from the admin console") }
         case .killClient(let id):
             gather({ worker -> Bool in
                 guard let client = worker.clients.values.first(where: { $0.id.description == id }) else { return false }
@@ -74,6 +71,28 @@ extension Worker {
             pause(database, answer: answer)
         case .resume(let database):
             resume(database, answer: answer)
+        case .kill(let database):
+            kill(database, answer: answer)
+        case .disable(let database):
+            setLoginsAllowed(false, to: database, answer: answer)
+        case .enable(let database):
+            setLoginsAllowed(true, to: database, answer: answer)
+        case .reconnect(let database):
+            reconnect(database, answer: answer)
+        case .waitClose(let database):
+            waitClose(database, answer: answer)
+        case .set(let key, let value):
+            let home = index
+            onWorker(0) { main in
+                let outcome: [UInt8]
+                do throws(SettingChangeError) {
+                    try main.pooler.change(key, to: value)
+                    outcome = BackendMessage.commandComplete("SET")
+                } catch {
+                    outcome = ErrorFields(severity: "ERROR", code: SQLState.invalidParameterValue, message: error.message).encoded()
+                }
+                main.onWorker(home) { _ in answer(outcome) }
+            }
         }
     }
 
@@ -91,7 +110,7 @@ extension Worker {
         case "USERS":
             answer(AdminTables.users(configuration).encoded(tag: "SHOW"))
         case "STATE":
-            answer(AdminTables.state(stopping: stopping, paused: pausedAll || !pausedDatabases.isEmpty).encoded(tag: "SHOW"))
+            answer(AdminTables.state(stopping: shutdownMode != nil, paused: pausedAll || !pausedDatabases.isEmpty).encoded(tag: "SHOW"))
         case "STATS", "STATS_TOTALS", "STATS_AVERAGES":
             gather({ $0.trafficSnapshot() }) { parts in
                 let (totals, period, seconds) = TrafficSnapshot.merge(parts)

@@ -9,7 +9,7 @@ extension Worker {
 
     func scheduleJanitor() {
         loop.schedule(after: Self.janitorPeriod) { [weak self] in
-            guard let self, !stopping else { return }
+            guard let self else { return }
             sweep(now: MonotonicClock.now())
             scheduleJanitor()
         }

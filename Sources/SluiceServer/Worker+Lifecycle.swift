@@ -4,16 +4,17 @@ import SluiceCore
 extension Worker {
     static let shutdownError = ErrorFields(code: SQLState.adminShutdown, message: "terminating connection due to administrator command")
 
-    /// Gracefully, every client is disconnected at its next transaction boundary (at once if it
-    /// is between transactions), and any left after shutdown_timeout are disconnected then;
-    /// otherwise everyone is disconnected now.
-    func beginStopping(graceful: Bool) {
-        guard !stopping else {
-            if !graceful { disconnectAll() }
-            return
-        }
-        stopping = true
-        if graceful {
+    /// `.waitForServers`: every client is disconnected at its next transaction boundary (at once
+    /// if it is between transactions), and any left after shutdown_timeout are disconnected then.
+    /// `.waitForClients`: clients go on until they leave. `.immediate`: everyone is disconnected
+    /// now. A later request may only hasten a shutdown under way.
+    func beginStopping(_ mode: AdminCommand.ShutdownMode) {
+        if let current = shutdownMode, mode.urgency <= current.urgency { return }
+        shutdownMode = mode
+        switch mode {
+        case .immediate:
+            disconnectAll()
+        case .waitForServers:
             for client in Array(clients.values) where !client.isInTransaction {
                 client.reject(Self.shutdownError)
             }
@@ -21,8 +22,8 @@ extension Worker {
             if timeout > 0 {
                 loop.schedule(after: timeout) { [weak self] in self?.disconnectAll() }
             }
-        } else {
-            disconnectAll()
+        case .waitForClients:
+            break
         }
         if clients.isEmpty { reportNoClients() }
     }
@@ -58,5 +59,16 @@ extension Worker {
         for server in servers.values { server.close() }
         servers = [:]
         loop.stop()
+    }
+}
+
+extension AdminCommand.ShutdownMode {
+    /// How soon the mode ends the pooler: a later request may only raise it.
+    var urgency: Int {
+        switch self {
+        case .waitForClients: 0
+        case .waitForServers: 1
+        case .immediate: 2
+        }
     }
 }

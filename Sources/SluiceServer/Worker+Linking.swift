@@ -99,7 +99,7 @@ extension Worker {
             client.reject(ErrorFields(code: SQLState.featureNotSupported, message: "transaction blocks not allowed in statement pooling mode"))
             return
         }
-        if stopping && !client.isInTransaction {
+        if shutdownMode == .waitForServers && !client.isInTransaction {
             client.reject(Self.shutdownError)
             return
         }
@@ -115,7 +115,7 @@ extension Worker {
         server.unlink()
         server.idleSince = now
         if !finishSplitTransaction(client, server) {
-            pools { $0.release(server.id, reusable: true, loop: index) }
+            pools { $0.release(server.id, reusable: !server.closeNeeded, loop: index) }
         }
         guard case .idle = client.state else { return }
         client.connection.resumeReading()
@@ -138,7 +138,7 @@ extension Worker {
         let resetQuery = configuration.settings.serverResetQuery
         server.idleSince = MonotonicClock.now()
         guard reset, !resetQuery.isEmpty else {
-            pools { $0.release(server.id, reusable: true, loop: index) }
+            pools { $0.release(server.id, reusable: !server.closeNeeded, loop: index) }
             return
         }
         server.runInternal(resetQuery) { [unowned self, unowned server] error in
@@ -146,7 +146,7 @@ extension Worker {
             server.forgetUnreportedSettings()
             server.statements.removeAll()
             if let error { logger.warning("\(server.label) server_reset_query failed: \(error.message)") }
-            pools { $0.release(server.id, reusable: error == nil && server.transactionStatus == .idle, loop: index) }
+            pools { $0.release(server.id, reusable: error == nil && server.transactionStatus == .idle && !server.closeNeeded, loop: index) }
         }
     }
 

@@ -42,16 +42,7 @@ extension Worker {
             loop.schedule(after: 0.05) { [weak self] in self?.waitForIdleServers(of: database, answer: answer) }
             return
         }
-        gather({ worker -> Int in
-            let idle = worker.servers.values.filter { server in
-                server.isIdle && server.watcher == nil && (database.map { server.poolKey.database == $0 } ?? true)
-            }
-            for server in idle {
-                worker.pools { $0.remove(server.id) }
-                worker.servers.removeValue(forKey: server.id)?.close()
-            }
-            return idle.count
-        }) { closed in
+        gather({ worker in worker.closeServers(of: database) { $0.isIdle } }) { closed in
             self.logger.info("PAUSE \(database ?? "(all)"): \(closed.reduce(0, +)) idle servers closed")
             answer(BackendMessage.commandComplete("PAUSE"))
         }

@@ -29,9 +29,15 @@ extension Worker {
             logger.info("\(client.label) login attempt: pool \(key)")
         }
         let limits = limits(for: entry, user: key.user)
-        let (actions, poolDefaults) = pooler.shared.withLock { shared in
+        let admitted: (actions: [PoolManager.Action], poolDefaults: [StartupParameter]?)? = pooler.shared.withLock { shared in
+            if shared.disabledDatabases.contains(entry.name) { return nil }
             if let clientKey = identity.scramClientKey { shared.passThroughKeys[identity.user] = clientKey }
             return (shared.pools.configure(key, limits: limits), shared.poolDefaults[key])
+        }
+        guard let (actions, poolDefaults) = admitted else {
+            client.reject(ErrorFields(code: SQLState.objectNotInPrerequisiteState,
+                                      message: "database \"\(identity.database)\" is not accepting connections (DISABLE from the admin console)"))
+            return
         }
         perform(actions)
         if entry.splitsReadsAndWrites && client.poolMode != .session {

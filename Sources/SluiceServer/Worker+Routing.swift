@@ -113,7 +113,7 @@ extension Worker {
                 routeAgain(client)
             }
             guard !server.state.isClosed else { return }
-            pools { $0.release(server.id, reusable: error == nil && server.transactionStatus == .idle, loop: index) }
+            pools { $0.release(server.id, reusable: error == nil && server.transactionStatus == .idle && !server.closeNeeded, loop: index) }
         }
         return true
     }

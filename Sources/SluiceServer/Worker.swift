@@ -41,7 +41,8 @@ final class Worker {
     var replicaWatches: [String: ReplicaWatch] = [:]
     var clients: [ClientID: ClientConnection] = [:]
     var servers: [ServerID: ServerConnection] = [:]
-    var stopping = false
+    /// Set once a shutdown began, to how it goes on.
+    var shutdownMode: AdminCommand.ShutdownMode?
     var statementCounts = PreparedStatementCounts()
     /// True once this worker told the pooler it has no client left while stopping.
     private var reportedNoClients = false
@@ -143,7 +144,7 @@ final class Worker {
 
     /// Refuses a new session when Sluice is stopping or max_client_conn is reached.
     func admissionRefusal() -> ErrorFields? {
-        if stopping {
+        if shutdownMode != nil {
             return ErrorFields(code: SQLState.cannotConnectNow, message: "the pooler is shutting down")
         }
         if pooler.shared.withLock({ $0.clientsByCancelKey.count }) > configuration.settings.maxClientConn {
@@ -155,7 +156,7 @@ final class Worker {
     func forget(_ client: ClientConnection) {
         clients[client.id] = nil
         pooler.shared.withLock { $0.clientsByCancelKey[client.cancelKey] = nil }
-        if stopping && clients.isEmpty { reportNoClients() }
+        if shutdownMode != nil && clients.isEmpty { reportNoClients() }
     }
 
     /// Tells the pooler, once, that this stopping worker has no client left.

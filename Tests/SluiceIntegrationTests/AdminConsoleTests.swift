@@ -210,12 +210,7 @@ extension IntegrationTests.AdminConsoleTests {
         usleep(300_000)
         #expect(try admin.query("PAUSE").error?.message == "already paused")
         #expect(try admin.query("RESUME").error == nil)
-        var rows: [[String?]] = []
-        while let (type, body) = try later.readMessage() {
-            if type == BackendMessageType.dataRow { rows.append(BackendMessage.decodeDataRow(body)) }
-            if type == BackendMessageType.readyForQuery { break }
-        }
-        #expect(rows == [["after resume"]])
+        #expect(try rows(answering: later) == [["after resume"]])
         #expect(try admin.query("RESUME").error?.message == "pooler is not paused")
     }
 }

@@ -4,27 +4,32 @@ import SluiceLocalCluster
 import Testing
 
 extension IntegrationTests {
-    /// Signals: SIGTERM and SIGINT stop accepting, let transactions in flight finish and exit 0;
-    /// SIGHUP with a broken configuration keeps the running one.
+    /// Signals, as PgBouncer 1.23 gives them: SIGINT stops accepting, lets transactions in
+    /// flight finish and exits 0; SIGTERM stops accepting and waits for every client to leave
+    /// (a second SIGTERM ends at once); SIGQUIT ends at once. SIGHUP with a broken
+    /// configuration keeps the running one.
     @Suite
     struct SignalTests {
         let cluster = Clusters.trust
         let password = Clusters.password
 
-        @Test(arguments: [SIGTERM, SIGINT])
-        func transactionsInFlightFinishBeforeExit(signal: Int32) throws {
+        private func started() throws -> (SluiceInstance, busy: RawClient, idle: RawClient) {
             let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "default_pool_size": "2"],
                                             userlist: [("app", password)])
             let busy = try RawClient(port: sluice.port)
             let idle = try RawClient(port: sluice.port)
             for client in [busy, idle] {
                 guard case .ready = try client.login(user: "app", database: "app", password: password) else {
-                    Issue.record("login failed")
-                    return
+                    throw HarnessError("login failed")
                 }
             }
             #expect(try busy.query("BEGIN").error == nil)
-            sluice.signal(signal)
+            return (sluice, busy, idle)
+        }
+
+        @Test func interruptLetsTransactionsInFlightFinish() throws {
+            let (sluice, busy, idle) = try started()
+            sluice.signal(SIGINT)
             usleep(300_000)
 
             #expect(try idle.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01", "a client between transactions is let go at once")
@@ -34,6 +39,41 @@ extension IntegrationTests {
             #expect(try busy.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01", "then the client is let go")
             sluice.process.waitUntilExit()
             #expect(sluice.process.terminationStatus == 0)
+        }
+
+        @Test func terminateWaitsForEveryClientToLeave() throws {
+            let (sluice, busy, idle) = try started()
+            sluice.signal(SIGTERM)
+            usleep(300_000)
+
+            #expect(!RawClient.canConnect(port: sluice.port), "no new connections")
+            #expect(try busy.query("COMMIT").error == nil)
+            #expect(try busy.query("SELECT 6 * 7").rows == [["42"]], "clients go on with new transactions")
+            #expect(try idle.query("SELECT 1").rows == [["1"]])
+            busy.hangUp()
+            usleep(200_000)
+            #expect(sluice.process.isRunning, "one client is still connected")
+            idle.hangUp()
+            sluice.process.waitUntilExit()
+            #expect(sluice.process.terminationStatus == 0)
+        }
+
+        @Test func secondTerminateEndsAtOnce() throws {
+            let (sluice, busy, _) = try started()
+            sluice.signal(SIGTERM)
+            usleep(200_000)
+            sluice.signal(SIGTERM)
+            sluice.process.waitUntilExit()
+            #expect(sluice.process.terminationStatus == 0)
+            #expect(try busy.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01", "the client in a transaction is told why")
+        }
+
+        @Test func quitEndsAtOnce() throws {
+            let (sluice, busy, _) = try started()
+            sluice.signal(SIGQUIT)
+            sluice.process.waitUntilExit()
+            #expect(sluice.process.terminationStatus == 0)
+            #expect(try busy.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01")
         }
 
         @Test func invalidConfigurationOnReloadKeepsTheRunningOne() throws {

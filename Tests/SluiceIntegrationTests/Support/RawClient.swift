@@ -39,6 +39,9 @@ final class RawClient: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Ends the connection without a Terminate, as a client that goes away does.
+    func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
+
     /// Sends a CancelRequest with `key` to `port` from another thread after `delay` seconds.
     static func cancel(_ key: BackendKey, port: Int, after delay: Double) {
         Thread {

@@ -2,7 +2,7 @@ import Foundation
 import SluiceLocalCluster
 
 /// The `sluice` binary under test, started with a generated configuration in a temp dir and
-/// stopped with SIGTERM when the test is done.
+/// stopped with SIGQUIT when the test is done.
 final class SluiceInstance: @unchecked Sendable {
     let port: Int
     let directory: String
@@ -60,18 +60,20 @@ final class SluiceInstance: @unchecked Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
-    /// Stops Sluice with SIGTERM and returns its log, with what it writes on the way out.
+    /// Stops Sluice with SIGINT (once transactions in flight finish) and returns its log, with
+    /// what it writes on the way out.
     func terminate() -> String {
         if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
+            kill(process.processIdentifier, SIGINT)
             process.waitUntilExit()
         }
         return log()
     }
 
+    /// Stops Sluice at once (SIGQUIT), whatever its clients are doing.
     func stop() {
         if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
+            kill(process.processIdentifier, SIGQUIT)
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
