@@ -95,6 +95,13 @@ struct ConfigurationBuilder {
         diagnostics += errors
     }
 
+    /// `dns_hosts_file` against the directory of the file that set it (it is read later, at
+    /// each lookup, so a missing file is no error here).
+    mutating func resolveDNSHostsFile() {
+        guard let file = configuration.settings.dnsHostsFile else { return }
+        configuration.settings.dnsHostsFile = Paths.resolve(file, relativeTo: location(of: "dns_hosts_file").file)
+    }
+
     /// Where `key` was set, else the main file.
     private func location(of key: String) -> SourceLocation {
         settingLocations[key] ?? SourceLocation(file: configuration.sourcePath, line: 0)

@@ -28,6 +28,7 @@ public enum ConfigurationLoader {
         }
         builder.loadAuthFile(readFile: readFile)
         builder.loadHBAFile(readFile: readFile)
+        builder.resolveDNSHostsFile()
         builder.validate()
 
         let errors = builder.diagnostics.filter { $0.severity == .error }
@@ -36,7 +37,7 @@ public enum ConfigurationLoader {
     }
 
     /// A whole file as UTF-8 text, or nil if it cannot be read.
-    static func readFile(_ path: String) -> String? {
+    public static func readFile(_ path: String) -> String? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
               !isDirectory.boolValue,

@@ -55,6 +55,11 @@ extension Settings {
         case "replica_wait_timeout": replicaWaitTimeout = try Values.seconds(value)
         case "max_replica_lag": maxReplicaLag = try ReplicaLagLimit.parse(value)
         case "replica_ban_time": replicaBanTime = try Values.seconds(value)
+        case "dns_max_ttl": dnsMaxTTL = try Values.seconds(value)
+        case "dns_nxdomain_ttl": dnsNXDomainTTL = try Values.seconds(value)
+        case "dns_hosts_file": dnsHostsFile = nonEmpty(value)
+        case "user": user = nonEmpty(value)
+        case "so_reuseport": soReuseport = try Values.bool(value)
         case "replica_balance": replicaBalance = try Values.choice(value, of: ReplicaBalance.self)
         case "writing_functions": writingFunctions = Values.list(value)
         case "log_connections": logConnections = try Values.bool(value)
@@ -90,13 +95,13 @@ extension Settings {
     static let unsupportedPgBouncerKeys: Set<String> = [
         "application_name_add_host", "auth_dbname", "auth_query", "auth_user",
         "autodb_idle_timeout", "cancel_wait_timeout", "client_tls_dheparams", "client_tls_ecdhcurve",
-        "conffile", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
+        "conffile", "disable_pqexec", "dns_zone_check_period",
         "job_name", "listen_backlog", "peer_id", "query_wait_notify",
         "resolv_conf", "sbuf_loopcnt", "server_fast_close", "server_round_robin", "service_name",
-        "so_reuseport", "suspend_timeout", "syslog", "syslog_facility",
+        "suspend_timeout", "syslog", "syslog_facility",
         "syslog_ident", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle",
         "tcp_keepintvl", "tcp_socket_buffer", "tcp_user_timeout", "unix_socket_group",
-        "unix_socket_mode", "user", "verbose",
+        "unix_socket_mode", "verbose",
     ]
 }
 

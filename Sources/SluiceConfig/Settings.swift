@@ -64,8 +64,8 @@ public struct Settings: Sendable, Equatable {
     public var queryTimeout: Double = 0
     /// How long a client may wait for a server connection.
     public var queryWaitTimeout: Double = 120
-    /// Sluice's own: on SIGINT or SIGTERM, how long transactions in flight may take to finish
-    /// before their clients are disconnected; 0 waits without limit.
+    /// Sluice's own: on SIGINT (SHUTDOWN WAIT_FOR_SERVERS), how long transactions in flight may
+    /// take to finish before their clients are disconnected; 0 waits without limit.
     public var shutdownTimeout: Double = 60
     public var clientIdleTimeout: Double = 0
     public var clientLoginTimeout: Double = 60
@@ -97,6 +97,21 @@ public struct Settings: Sendable, Equatable {
     public var pidfile: String?
     /// Sluice's own setting: the number of event loops, 1...64.
     public var threads: Int = 1
+    /// The user to run as once the listeners are bound (as `-u`); needs Sluice to start as root.
+    public var user: String?
+    /// SO_REUSEPORT on the TCP listeners, so another Sluice can listen on the same port (for a
+    /// restart without a moment of refused connections).
+    public var soReuseport = false
+
+    // MARK: Host names
+
+    /// How long a resolved server host name serves before it is looked up again.
+    public var dnsMaxTTL: Double = 15
+    /// How long a failed lookup is remembered.
+    public var dnsNXDomainTTL: Double = 15
+    /// Sluice's own: a file in hosts(5) format whose names resolve to its addresses before
+    /// the system resolver is asked; read again at every lookup.
+    public var dnsHostsFile: String?
 
     // MARK: Read/write splitting (ours)
 

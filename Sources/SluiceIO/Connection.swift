@@ -82,6 +82,17 @@ public final class Connection: EventHandler {
         }
     }
 
+    /// Opens a non-blocking connection to the first of `addresses` that takes one, and says which.
+    public static func connect(to addresses: [ResolvedAddress], loop: EventLoop) throws -> (Connection, ResolvedAddress) {
+        let (fd, address) = try Socket.connect(to: addresses)
+        do {
+            return (try Connection(fd: fd, loop: loop, connecting: true), address)
+        } catch {
+            Socket.close(fd)
+            throw error
+        }
+    }
+
     /// True while queued bytes wait for the socket to become writable.
     public var hasPendingOutput: Bool { pendingStart < pending.count }
 

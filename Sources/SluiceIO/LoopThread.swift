@@ -21,6 +21,12 @@ public final class LoopThread: Sendable {
         self.thread = thread
     }
 
+    /// Starts `body` on a thread nobody joins: its resources go back when it returns.
+    public static func detached(_ body: @escaping @Sendable () -> Void) throws {
+        let thread = try LoopThread(body)
+        pthread_detach(thread.thread)
+    }
+
     /// Waits for the closure to return.
     public func join() {
         pthread_join(thread, nil)

@@ -66,17 +66,22 @@ public enum Socket {
         if host.hasPrefix("/") {
             return try connectUnix(path: "\(host)/.s.PGSQL.\(port)")
         }
+        return try connect(to: try resolve(host: host, port: port, passive: false)).fd
+    }
+
+    /// Starts a non-blocking connect to the first of `addresses` that takes one, and says which.
+    public static func connect(to addresses: [ResolvedAddress]) throws -> (fd: Int32, address: ResolvedAddress) {
         var last: SocketError?
-        for address in try resolve(host: host, port: port, passive: false) {
+        for address in addresses {
             let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { last = SocketError("socket"); continue }
             setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             let result = address.withSockAddr { Glibc.connect(fd, $0, $1) }
-            if result == 0 || errno == EINPROGRESS { return fd }
-            last = SocketError("connect \(host):\(port)")
+            if result == 0 || errno == EINPROGRESS { return (fd, address) }
+            last = SocketError("connect \(address)")
             close(fd)
         }
-        throw last ?? SocketError("connect \(host):\(port)", code: EHOSTUNREACH)
+        throw last ?? SocketError("connect: no address", code: EHOSTUNREACH)
     }
 
     public static func connectUnix(path: String) throws -> Int32 {

@@ -2,10 +2,25 @@ import CSluiceSys
 import Glibc
 
 /// One resolved address, kept as raw `sockaddr_storage` so IPv4 and IPv6 share a path.
-struct ResolvedAddress {
+public struct ResolvedAddress: @unchecked Sendable, Equatable, CustomStringConvertible {
     var family: Int32
     var storage: sockaddr_storage
     var length: socklen_t
+
+    /// The address alone, numerically ("10.0.0.7", "::1"), as DNS answers compare.
+    public var host: String {
+        let text = Socket.describe(storage)
+        guard let colon = text.lastIndex(of: ":") else { return text }
+        let host = text[..<colon]
+        return String(host.hasPrefix("[") ? host.dropFirst().dropLast() : host)
+    }
+
+    /// "host:port", with brackets around an IPv6 host.
+    public var description: String { Socket.describe(storage) }
+
+    public static func == (lhs: ResolvedAddress, rhs: ResolvedAddress) -> Bool {
+        lhs.description == rhs.description
+    }
 
     func withSockAddr<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
         var copy = storage
@@ -16,12 +31,22 @@ struct ResolvedAddress {
 }
 
 extension Socket {
-    /// Resolves a host name or numeric address with getaddrinfo (TCP only).
-    static func resolve(host: String, port: Int, passive: Bool) throws -> [ResolvedAddress] {
+    /// Resolves a host name or numeric address with getaddrinfo (TCP only). A name may take
+    /// the system resolver's time: call it off the event loops.
+    public static func lookUp(host: String, port: Int) throws -> [ResolvedAddress] {
+        try resolve(host: host, port: port, passive: false)
+    }
+
+    /// The address when `host` is a numeric IPv4 or IPv6 address, found without any lookup.
+    public static func numericAddress(_ host: String, port: Int) -> ResolvedAddress? {
+        try? resolve(host: host, port: port, passive: false, numericOnly: true).first
+    }
+
+    static func resolve(host: String, port: Int, passive: Bool, numericOnly: Bool = false) throws -> [ResolvedAddress] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = passive ? AI_PASSIVE : 0
+        hints.ai_flags = (passive ? AI_PASSIVE : 0) | (numericOnly ? AI_NUMERICHOST : 0)
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &list)
         guard status == 0, let first = list else {

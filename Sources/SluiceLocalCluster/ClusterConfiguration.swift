@@ -6,7 +6,7 @@ enum ClusterConfiguration {
     /// Settings for a throwaway test server: loopback only, durability off for speed.
     static func settings(port: Int, socketDirectory: String, options: LocalClusterOptions) -> String {
         var lines = [
-            "listen_addresses = '127.0.0.1'",
+            "listen_addresses = '\(options.listenAddress)'",
             "port = \(port)",
             "unix_socket_directories = \(settingValue(socketDirectory))",
             "fsync = off",
@@ -35,11 +35,11 @@ enum ClusterConfiguration {
         return """
             # Written by SluiceLocalCluster. First match wins.
             local     all          all                         trust
-            host      all          postgres     127.0.0.1/32   trust
+            host      all          postgres     127.0.0.0/8    trust
             host      all          postgres     ::1/128        trust
-            \(others)   all          all          127.0.0.1/32   \(method)
+            \(others)   all          all          127.0.0.0/8    \(method)
             \(others)   all          all          ::1/128        \(method)
-            host      replication  all          127.0.0.1/32   trust
+            host      replication  all          127.0.0.0/8    trust
             host      replication  all          ::1/128        trust
 
             """

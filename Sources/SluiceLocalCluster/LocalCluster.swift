@@ -1,12 +1,12 @@
 import Foundation
 
-/// A throwaway PostgreSQL server in a temporary directory, listening on 127.0.0.1 and on a Unix
-/// socket inside that directory. `stop()` (or deinit, or process exit) shuts it down and deletes
+/// A throwaway PostgreSQL server in a temporary directory, listening on a loopback address
+/// (127.0.0.1 unless the options name another) and on a Unix socket inside that directory. `stop()` (or deinit, or process exit) shuts it down and deletes
 /// the directory.
 ///
 /// When this process runs as root the server runs as the `postgres` account (see `UnprivilegedUser`).
 public final class LocalCluster: Sendable {
-    public let host = "127.0.0.1"
+    public let host: String
     public let port: Int
     /// `unix_socket_directories`; connect with `host=<socketDirectory>`.
     public let socketDirectory: String
@@ -25,8 +25,9 @@ public final class LocalCluster: Sendable {
     private let psqlPath: String
     private let stopped = Locked(false)
 
-    init(control: ServerControl, port: Int) {
+    init(control: ServerControl, host: String = "127.0.0.1", port: Int) {
         self.control = control
+        self.host = host
         self.port = port
         self.socketDirectory = control.socketDirectory
         self.directory = control.directory
@@ -77,8 +78,8 @@ public final class LocalCluster: Sendable {
             throw error
         }
 
-        let cluster = LocalCluster(control: control, port: port)
-        log("PostgreSQL listening on 127.0.0.1:\(port) and \(control.socketDirectory)")
+        let cluster = LocalCluster(control: control, host: options.listenAddress, port: port)
+        log("PostgreSQL listening on \(options.listenAddress):\(port) and \(control.socketDirectory)")
         if !options.roles.isEmpty || !options.databases.isEmpty {
             do {
                 try cluster.psql(ClusterConfiguration.setupScript(options, superuser: cluster.superuser))

@@ -18,8 +18,11 @@ public struct LocalClusterOptions: Sendable {
     /// postgresql.conf settings written after (so overriding) the defaults; values are written as
     /// quoted strings, which PostgreSQL accepts for every setting type (e.g. `"max_connections": "50"`).
     public var extraSettings: [String: String]
-    /// TCP port on 127.0.0.1; nil picks a free one (and retries with another if it gets taken meanwhile).
+    /// TCP port; nil picks a free one (and retries with another if it gets taken meanwhile).
     public var port: Int?
+    /// The loopback address it listens on: 127.0.0.1 unless a test needs a second address,
+    /// such as a host name that moves from one server to another.
+    public var listenAddress = "127.0.0.1"
     /// PEM certificate and key files: the server runs with `ssl = on` and pg_hba accepts TCP
     /// logins (other than the superuser's) only over TLS (`hostssl`).
     public var tls: (certificateFile: String, keyFile: String)?

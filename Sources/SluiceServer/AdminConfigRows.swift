@@ -48,6 +48,11 @@ enum AdminConfigRows {
             row("replica_ban_time", { seconds($0.replicaBanTime) }),
             row("replica_balance", { $0.replicaBalance.rawValue }),
             row("auth_failure_delay", { seconds($0.authFailureDelay) }),
+            row("dns_max_ttl", { seconds($0.dnsMaxTTL) }),
+            row("dns_nxdomain_ttl", { seconds($0.dnsNXDomainTTL) }),
+            row("dns_hosts_file", { $0.dnsHostsFile ?? "" }),
+            row("user", { $0.user ?? "" }, changeable: false),
+            row("so_reuseport", { $0.soReuseport ? "1" : "0" }, changeable: false),
         ]
     }
 }

@@ -61,7 +61,7 @@ struct AdminSnapshot {
             case .internalQuery: state = "active"; link = nil
             case .connecting, .requestingTLS, .securing, .loggingIn, .closed: state = "login"; link = nil
             }
-            address = server.host
+            address = server.remote?.host ?? server.host
             port = server.port
             connectedAt = server.connectedAt
             idleSeconds = state == "idle" ? now - server.idleSince : 0

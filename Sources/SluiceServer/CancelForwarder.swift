@@ -10,13 +10,16 @@ final class CancelForwarder: ConnectionDelegate {
 
     private init(finished: @escaping () -> Void) { self.finished = finished }
 
-    /// Sends `packet`; `finished` runs once PostgreSQL has closed the connection, which it does
-    /// after signalling the backend, or at once if the connection cannot be made.
-    static func send(_ packet: [UInt8], host: String, port: Int, loop: EventLoop, logger: Logger,
+    /// Sends `packet` to `address` (the one the server's connection went to; nil for a Unix
+    /// socket, then `host` is its directory); `finished` runs once PostgreSQL has closed the
+    /// connection, which it does after signalling the backend, or at once if the connection
+    /// cannot be made.
+    static func send(_ packet: [UInt8], to address: ResolvedAddress?, host: String, port: Int, loop: EventLoop, logger: Logger,
                      finished: @escaping () -> Void) {
         let forwarder = CancelForwarder(finished: finished)
         do {
-            let connection = try Connection.connect(host: host, port: port, loop: loop)
+            let connection = try address.map { try Connection.connect(to: [$0], loop: loop).0 }
+                ?? Connection.connect(host: host, port: port, loop: loop)
             connection.delegate = forwarder
             forwarder.connection = connection
             forwarder.keepAlive = forwarder

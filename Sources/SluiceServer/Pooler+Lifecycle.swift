@@ -99,6 +99,8 @@ extension Pooler {
         fresh.metricsListen = running.metricsListen
         fresh.packetBufferSize = running.packetBufferSize
         fresh.trackExtraParameters = running.trackExtraParameters
+        fresh.user = running.user
+        fresh.soReuseport = running.soReuseport
     }
 
     private func restartOnlyChanges(from old: Settings, to new: Settings) -> [String] {
@@ -110,6 +112,8 @@ extension Pooler {
         if old.threads != new.threads { names.append("threads") }
         if old.trackExtraParameters != new.trackExtraParameters { names.append("track_extra_parameters") }
         if old.packetBufferSize != new.packetBufferSize { names.append("pkt_buf") }
+        if old.user != new.user { names.append("user") }
+        if old.soReuseport != new.soReuseport { names.append("so_reuseport") }
         return names
     }
 

@@ -29,6 +29,7 @@ public final class Pooler: @unchecked Sendable {
     /// Per-process key for the fake SCRAM verifiers of unknown users.
     let mockKey = Crypto.randomBytes(32)
     let plaintextVerifiers = ScramVerifierCache()
+    let resolver = HostResolver()
     private let nextID = Atomic<UInt64>(0)
     var listeners: [Listener] = []
     var signals: SignalWatcher?
@@ -57,6 +58,12 @@ public final class Pooler: @unchecked Sendable {
             workers.append(Worker(index: index, loop: try EventLoop(bufferSize: bufferSize),
                                   configuration: configuration, tls: tls, pooler: self))
         }
+    }
+
+    /// Runs `work` on the thread of the worker at `index`, later, whichever thread asks.
+    func post(to index: Int, _ work: @escaping (Worker) -> Void) {
+        let posted = PostedWork(worker: workers[index], work: work)
+        workers[index].loop.execute { posted.run() }
     }
 
     /// The worker that runs on the calling thread, with the listeners and the signal watcher.

@@ -70,6 +70,8 @@ final class ServerConnection: ConnectionDelegate {
     private var transactionStartedAt = MonotonicClock.now()
     let host: String
     let port: Int
+    /// The address connected to, once the host is resolved (nil for a Unix socket).
+    private(set) var remote: ResolvedAddress?
     /// Set by RECONNECT, by a reload that changed its database's connection settings and when
     /// its host's address changed: the server is closed when next released, not reused.
     var closeNeeded = false
@@ -97,9 +99,42 @@ final class ServerConnection: ConnectionDelegate {
         return false
     }
 
-    /// Starts the non-blocking connect; failures arrive through `connectionClosed`.
-    func open(login: ServerLogin, startupMessage: [UInt8], timeout: Double) throws {
-        let connection = try Connection.connect(host: host, port: port, loop: worker.loop)
+    /// Resolves the host, then starts the non-blocking connect; failures, the lookup's
+    /// included, arrive through `fail`. server_connect_timeout counts from here.
+    func open(login: ServerLogin, startupMessage: [UInt8], timeout: Double) {
+        if timeout > 0 {
+            connectTimer = worker.loop.schedule(after: timeout) { [weak self] in
+                self?.fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
+            }
+        }
+        guard !host.hasPrefix("/") else {
+            connect(login: login, startupMessage: startupMessage) { try Connection.connect(host: host, port: port, loop: worker.loop) }
+            return
+        }
+        worker.resolve(host) { [weak self] answer in
+            guard let self, case .connecting = state else { return }
+            switch answer {
+            case .failure(let reason):
+                fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: cannot resolve \(host): \(reason)"))
+            case .addresses(let hosts):
+                let addresses = hosts.compactMap { Socket.numericAddress($0, port: port) }
+                connect(login: login, startupMessage: startupMessage) {
+                    let (connection, address) = try Connection.connect(to: addresses, loop: worker.loop)
+                    remote = address
+                    return connection
+                }
+            }
+        }
+    }
+
+    private func connect(login: ServerLogin, startupMessage: [UInt8], _ make: () throws -> Connection) {
+        let connection: Connection
+        do {
+            connection = try make()
+        } catch {
+            fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(error)"))
+            return
+        }
         connection.delegate = self
         self.connection = connection
         if worker.tls.server != nil && !host.hasPrefix("/") {
@@ -108,11 +143,6 @@ final class ServerConnection: ConnectionDelegate {
         } else {
             state = .loggingIn(login)
             connection.send(startupMessage)
-        }
-        if timeout > 0 {
-            connectTimer = worker.loop.schedule(after: timeout) { [weak self] in
-                self?.fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
-            }
         }
     }
 

@@ -109,6 +109,12 @@ extension Worker {
                                          paused: { self.isPaused($0) }).encoded(tag: "SHOW"))
         case "USERS":
             answer(AdminTables.users(configuration).encoded(tag: "SHOW"))
+        case "DNS_HOSTS":
+            var table = ResultSet([.init("hostname", .text), .init("ttl", .int8), .init("addrs", .text)])
+            for (host, secondsLeft, addresses) in pooler.resolver.listing() {
+                table.append([host, String(Int(secondsLeft.rounded(.up))), addresses.joined(separator: ",")])
+            }
+            answer(table.encoded(tag: "SHOW"))
         case "STATE":
             answer(AdminTables.state(stopping: shutdownMode != nil, paused: pausedAll || !pausedDatabases.isEmpty).encoded(tag: "SHOW"))
         case "STATS", "STATS_TOTALS", "STATS_AVERAGES":
@@ -132,7 +138,7 @@ extension Worker {
             }
         default:
             answer(ErrorFields(severity: "ERROR", code: SQLState.syntaxError,
-                               message: "SHOW \(subject) is not one of: POOLS, STATS, STATS_TOTALS, STATS_AVERAGES, CLIENTS, SERVERS, DATABASES, USERS, CONFIG, LISTS, STATE, VERSION").encoded())
+                               message: "SHOW \(subject) is not one of: POOLS, STATS, STATS_TOTALS, STATS_AVERAGES, CLIENTS, SERVERS, DATABASES, USERS, CONFIG, LISTS, STATE, VERSION, DNS_HOSTS").encoded())
         }
     }
 

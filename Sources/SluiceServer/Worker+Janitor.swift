@@ -11,6 +11,7 @@ extension Worker {
         loop.schedule(after: Self.janitorPeriod) { [weak self] in
             guard let self else { return }
             sweep(now: MonotonicClock.now())
+            retireServersOfMovedHosts()
             scheduleJanitor()
         }
     }

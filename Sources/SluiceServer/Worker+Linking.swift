@@ -164,7 +164,7 @@ extension Worker {
     /// its client even if the query ends first, so the cancel can never hit the next client's query.
     func cancelQuery(on server: ServerConnection) {
         server.cancelsInFlight += 1
-        CancelForwarder.send(StartupPacket.cancelRequest(server.backendKey), host: server.host, port: server.port,
+        CancelForwarder.send(StartupPacket.cancelRequest(server.backendKey), to: server.remote, host: server.host, port: server.port,
                              loop: loop, logger: logger) { [weak self, weak server] in
             guard let self, let server else { return }
             server.cancelsInFlight -= 1

@@ -137,16 +137,12 @@ extension Worker {
         if let value = entry.dateStyle { extra.append(StartupParameter(name: "DateStyle", value: value)) }
         if let value = entry.timeZone { extra.append(StartupParameter(name: "TimeZone", value: value)) }
         let login = ServerLogin(user: key.user, credential: credential(for: entry, user: key.user), nonce: Crypto.randomBytes(18))
-        do {
-            try server.open(
-                login: login,
-                startupMessage: ServerLogin.startupMessage(user: key.user, database: entry.serverDatabaseName, extra: extra),
-                timeout: configuration.settings.serverConnectTimeout
-            )
-            logger.debug("\(server.label) connecting")
-        } catch {
-            server.fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(error)"))
-        }
+        logger.debug("\(server.label) connecting")
+        server.open(
+            login: login,
+            startupMessage: ServerLogin.startupMessage(user: key.user, database: entry.serverDatabaseName, extra: extra),
+            timeout: configuration.settings.serverConnectTimeout
+        )
     }
 
     /// How to log in as `user`: the database entry's password, else the userlist's secret, else

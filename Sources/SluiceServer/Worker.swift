@@ -39,6 +39,8 @@ final class Worker {
     var metrics: MetricsEndpoint?
     /// On the first worker: the watches of read/write-split databases' servers, by database.
     var replicaWatches: [String: ReplicaWatch] = [:]
+    /// What waits for the resolver's answer, by host name (`Worker+HostNames`).
+    var hostWaiters: [String: [(HostCache.Answer) -> Void]] = [:]
     var clients: [ClientID: ClientConnection] = [:]
     var servers: [ServerID: ServerConnection] = [:]
     /// Set once a shutdown began, to how it goes on.
@@ -70,8 +72,7 @@ final class Worker {
             work(self)
             return
         }
-        let posted = PostedWork(worker: target, work: work)
-        target.loop.execute { posted.run() }
+        pooler.post(to: index, work)
     }
 
     /// Runs the body with the shared pools locked; the actions it returns are performed after.
@@ -178,7 +179,7 @@ final class Worker {
 /// the target's thread with it (the sender touches none of it again), hence `@unchecked Sendable`.
 /// A class of its own on purpose: a tuple in a generic box, taken apart inside the posted
 /// closure, released the worker once too often with Swift 6.3 (seen here: workers freed while running).
-private final class PostedWork: @unchecked Sendable {
+final class PostedWork: @unchecked Sendable {
     let worker: Worker
     let work: (Worker) -> Void
 

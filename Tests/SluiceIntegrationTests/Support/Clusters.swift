@@ -45,14 +45,24 @@ enum Clusters {
         }
     }()
 
-    private static func start(_ auth: LocalClusterOptions.HostAuth) -> LocalCluster {
+    /// Two servers on one port, at 127.0.0.1 and 127.0.0.2, for a host name that moves from
+    /// the first to the second (as an RDS endpoint does at a failover).
+    static let failoverPair: (first: LocalCluster, second: LocalCluster) = {
+        let first = start(.trust)
+        return (first, start(.trust, address: "127.0.0.2", port: first.port))
+    }()
+
+    private static func start(_ auth: LocalClusterOptions.HostAuth, address: String = "127.0.0.1", port: Int? = nil) -> LocalCluster {
         do {
-            let cluster = try LocalCluster.start(LocalClusterOptions(
+            var options = LocalClusterOptions(
                 hostAuth: auth,
                 roles: [(name: "app", password: password, superuser: false)],
                 databases: ["app"],
-                extraSettings: ["max_connections": "200"]
-            ))
+                extraSettings: ["max_connections": "200"],
+                port: port
+            )
+            options.listenAddress = address
+            let cluster = try LocalCluster.start(options)
             try cluster.psql("ALTER DATABASE app OWNER TO app")
             return cluster
         } catch {
