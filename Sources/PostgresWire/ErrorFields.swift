@@ -74,6 +74,7 @@ public enum SQLState {
     public static let insufficientPrivilege = "42501"
     public static let undefinedObject = "42704"
     public static let invalidParameterValue = "22023"
+    public static let configFileError = "F0000"
     /// PostgreSQL's answer for a database that does not allow connections now.
     public static let objectNotInPrerequisiteState = "55000"
 }

@@ -35,6 +35,18 @@ public enum AdminCommand: Equatable, Sendable {
     /// `SET key = value`: change a reloadable setting of the running configuration.
     case set(key: String, value: String)
 
+    /// The database the command names, if any.
+    public var database: String? {
+        switch self {
+        case .kill(let database), .pause(let database), .resume(let database), .reconnect(let database), .waitClose(let database):
+            database
+        case .disable(let database), .enable(let database):
+            database
+        case .show, .reload, .shutdown, .killClient, .set:
+            nil
+        }
+    }
+
     /// nil for text that is no admin command Sluice knows; the console answers it with an error.
     public init?(_ text: String) {
         var trimmed = Substring(text).drop { $0.isWhitespace }

@@ -43,6 +43,8 @@ enum AdminConfigRows {
             row("client_tls_sslmode", { $0.clientTLSSSLMode }),
             row("server_tls_sslmode", { $0.serverTLSSSLMode }),
             row("threads", { String($0.threads) }, changeable: false),
+            row("metrics_listen", { $0.metricsListen ?? "" }, changeable: false),
+            row("track_extra_parameters", { $0.trackExtraParameters.joined(separator: ",") }, changeable: false),
             row("sql_prepared_statements", { $0.sqlPreparedStatements ? "1" : "0" }),
             row("replica_wait_timeout", { seconds($0.replicaWaitTimeout) }),
             row("replica_ban_time", { seconds($0.replicaBanTime) }),

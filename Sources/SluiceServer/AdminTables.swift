@@ -51,6 +51,7 @@ struct AdminSnapshot {
         let remotePID: Int32
         let link: String?
         let tls: Bool
+        let closeNeeded: Bool
 
         init(_ server: ServerConnection, now: Double) {
             id = server.id.description
@@ -67,6 +68,7 @@ struct AdminSnapshot {
             idleSeconds = state == "idle" ? now - server.idleSince : 0
             remotePID = server.backendKey.processID
             tls = server.connection?.security != nil
+            closeNeeded = server.closeNeeded
         }
     }
 
@@ -146,14 +148,14 @@ enum AdminTables {
             table.append([
                 "S", server.key.user, server.key.database, server.state, server.address, String(server.port), nil, nil,
                 WallClock.text(server.connectedAt), WallClock.text(WallClock.now() - server.idleSeconds),
-                "0", "0", "0", server.id, server.link ?? "", String(server.remotePID), server.tls ? "TLS" : "", "",
+                "0", "0", server.closeNeeded ? "1" : "0", server.id, server.link ?? "", String(server.remotePID), server.tls ? "TLS" : "", "",
                 server.key.host == 0 ? "primary" : "replica\(server.key.host)",
             ])
         }
         return table
     }
 
-    static func databases(_ configuration: Configuration, pools: [PoolOverview], paused: (String) -> Bool) -> ResultSet {
+    static func databases(_ configuration: Configuration, pools: [PoolOverview], paused: (String) -> Bool, disabled: Set<String>) -> ResultSet {
         var table = ResultSet([
             .init("name", .text), .init("host", .text), .init("port", .int4), .init("database", .text),
             .init("force_user", .text), .init("pool_size", .int4), .init("min_pool_size", .int4),
@@ -168,7 +170,7 @@ enum AdminTables {
                 name, entry.host, String(entry.port), entry.serverDatabaseName, entry.user,
                 String(configuration.poolSize(for: entry)), String(configuration.minPoolSize(for: entry)),
                 String(configuration.reservePoolSize(for: entry)), entry.poolMode?.rawValue,
-                String(configuration.maxDBConnections(for: entry)), String(current), paused(name) ? "1" : "0", "0",
+                String(configuration.maxDBConnections(for: entry)), String(current), paused(name) ? "1" : "0", disabled.contains(name) ? "1" : "0",
                 entry.replicas.map { "\($0.host):\($0.port ?? entry.port)" }.joined(separator: ","),
                 entry.splitsReadsAndWrites ? "1" : "0", entry.replicaAlias,
             ])
@@ -218,13 +220,14 @@ enum AdminTables {
         return table
     }
 
-    static func lists(_ snapshot: AdminSnapshot, configuration: Configuration, pools: [PoolOverview]) -> ResultSet {
+    static func lists(_ snapshot: AdminSnapshot, configuration: Configuration, pools: [PoolOverview],
+                      dns: (names: Int, lookups: Int, pending: Int)) -> ResultSet {
         var table = ResultSet([.init("list", .text), .init("items", .int4)])
         let counts: [(String, Int)] = [
             ("databases", configuration.databases.count), ("users", configuration.users.count), ("pools", pools.count),
             ("free_clients", 0), ("used_clients", snapshot.clients.count), ("login_clients", snapshot.clients.filter { $0.state == "login" }.count),
-            ("free_servers", 0), ("used_servers", snapshot.servers.count), ("dns_names", 0), ("dns_zones", 0),
-            ("dns_queries", 0), ("dns_pending", 0),
+            ("free_servers", 0), ("used_servers", snapshot.servers.count), ("dns_names", dns.names), ("dns_zones", 0),
+            ("dns_queries", dns.lookups), ("dns_pending", dns.pending),
         ]
         for (name, count) in counts { table.append([name, String(count)]) }
         return table

@@ -29,6 +29,8 @@ final class HostResolver: Sendable {
         var cache = HostCache()
         /// The workers waiting for each name being looked up, and how to tell them.
         var waiting: [String: (workers: Set<Int>, deliver: Delivery)] = [:]
+        /// Lookups started since Sluice started.
+        var lookups = 0
     }
 
     private let state = Guarded(State())
@@ -47,6 +49,7 @@ final class HostResolver: Sendable {
                 return false
             }
             state.waiting[host] = ([worker], deliver)
+            state.lookups += 1
             return true
         }
         guard first else { return }
@@ -68,6 +71,14 @@ final class HostResolver: Sendable {
             return state.waiting.removeValue(forKey: host)
         }
         for worker in waiting?.workers ?? [] { waiting?.deliver(worker, answer) }
+    }
+
+    /// SHOW LISTS: names with a fresh answer, lookups so far, lookups running.
+    var counts: (names: Int, lookups: Int, pending: Int) {
+        let now = MonotonicClock.now()
+        return state.withLock { state in
+            (state.cache.entries.values.filter { $0.expiresAt > now }.count, state.lookups, state.waiting.count)
+        }
     }
 
     /// SHOW DNS_HOSTS: each name with an answer that has not expired, its seconds left and addresses.

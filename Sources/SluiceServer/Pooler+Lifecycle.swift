@@ -9,7 +9,9 @@ extension Pooler {
         case SIGHUP:
             reload()
         case SIGINT:
-            beginStopping(interruptFinishesTransactions ? .waitForServers : .immediate, cause: "SIGINT")
+            // A second SIGINT does not wait any more.
+            let waits = interruptFinishesTransactions && main.shutdownMode == nil
+            beginStopping(waits ? .waitForServers : .immediate, cause: "SIGINT")
         case SIGTERM:
             // A second SIGTERM does not wait any more.
             beginStopping(main.shutdownMode == nil ? .waitForClients : .immediate, cause: "SIGTERM")
@@ -21,16 +23,22 @@ extension Pooler {
     }
 
     /// Reads the configuration and userlist again. New logins and new server connections use
-    /// them; pool limits change at once; nobody is disconnected. An invalid file keeps the old.
-    /// Runs on the main worker, which hands the new configuration to the others.
-    func reload() {
+    /// them; pool limits change at once; nobody is disconnected. An invalid file keeps the old,
+    /// and the reason is returned. Runs on the main worker, which hands the new configuration
+    /// to the others.
+    @discardableResult
+    func reload() -> String? {
         let running = main.configuration
         var fresh: Configuration
+        func failed(_ reason: String) -> String {
+            let message = "reload failed, keeping the running configuration: \(reason)"
+            logger.error("\(message)")
+            return message
+        }
         do {
             fresh = try reloadConfiguration()
         } catch {
-            logger.error("reload failed, keeping the running configuration: \(error)")
-            return
+            return failed("\(error)")
         }
         let restartOnly = restartOnlyChanges(from: running.settings, to: fresh.settings)
         if !restartOnly.isEmpty {
@@ -40,10 +48,10 @@ extension Pooler {
         do {
             try install(fresh, replacing: running)
         } catch {
-            logger.error("reload failed, keeping the running configuration: TLS: \(error)")
-            return
+            return failed("TLS: \(error)")
         }
         logger.info("configuration reloaded")
+        return nil
     }
 
     /// The console's SET: one setting of the running configuration changes, as a reload that

@@ -40,6 +40,10 @@ extension Worker {
             show(subject, answer: answer)
             return
         }
+        if let database = command.database, configuration.database(named: database) == nil {
+            answer(ErrorFields(severity: "ERROR", code: SQLState.undefinedObject, message: "no database \"\(database)\"").encoded())
+            return
+        }
         guard mayChange else {
             answer(ErrorFields(severity: "ERROR", code: SQLState.insufficientPrivilege,
                                message: "admin access needed: the user is in stats_users, not admin_users").encoded())
@@ -51,9 +55,12 @@ extension Worker {
         case .reload:
             let home = index
             onWorker(0) { main in
-                main.pooler.reload()
+                let failure = main.pooler.reload()
                 // Posted from the main worker's thread back to the asking one.
-                main.onWorker(home) { _ in answer(BackendMessage.commandComplete("RELOAD")) }
+                main.onWorker(home) { _ in
+                    answer(failure.map { ErrorFields(severity: "ERROR", code: SQLState.configFileError, message: $0).encoded() }
+                        ?? BackendMessage.commandComplete("RELOAD"))
+                }
             }
         case .shutdown(let mode):
             answer(BackendMessage.commandComplete("SHUTDOWN"))
@@ -105,8 +112,8 @@ extension Worker {
         case "CONFIG":
             answer(AdminTables.config(configuration.settings).encoded(tag: "SHOW"))
         case "DATABASES":
-            answer(AdminTables.databases(configuration, pools: pooler.shared.withLock { $0.pools.overview },
-                                         paused: { self.isPaused($0) }).encoded(tag: "SHOW"))
+            let (pools, disabled) = pooler.shared.withLock { ($0.pools.overview, $0.disabledDatabases) }
+            answer(AdminTables.databases(configuration, pools: pools, paused: { self.isPaused($0) }, disabled: disabled).encoded(tag: "SHOW"))
         case "USERS":
             answer(AdminTables.users(configuration).encoded(tag: "SHOW"))
         case "DNS_HOSTS":
@@ -132,7 +139,8 @@ extension Worker {
                 case "POOLS":
                     let (pools, replicas) = pooler.shared.withLock { ($0.pools.overview, $0.replicaSets) }
                     table = AdminTables.pools(pools, all, configuration: configuration, replicaSets: replicas)
-                default: table = AdminTables.lists(all, configuration: configuration, pools: pooler.shared.withLock { $0.pools.overview })
+                default: table = AdminTables.lists(all, configuration: configuration, pools: pooler.shared.withLock { $0.pools.overview },
+                                                   dns: pooler.resolver.counts)
                 }
                 answer(table.encoded(tag: "SHOW"))
             }

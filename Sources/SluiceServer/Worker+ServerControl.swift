@@ -40,10 +40,6 @@ extension Worker {
 
     /// DISABLE and ENABLE: whether new logins to `database` are refused.
     func setLoginsAllowed(_ allowed: Bool, to database: String, answer: ([UInt8]) -> Void) {
-        guard configuration.database(named: database) != nil else {
-            answer(ErrorFields(severity: "ERROR", code: SQLState.undefinedObject, message: "no database \"\(database)\"").encoded())
-            return
-        }
         pooler.shared.withLock { shared in
             if allowed { shared.disabledDatabases.remove(database) } else { shared.disabledDatabases.insert(database) }
         }

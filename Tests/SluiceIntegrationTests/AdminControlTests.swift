@@ -76,6 +76,7 @@ extension IntegrationTests.AdminConsoleTests {
         let admin = try console(sluice)
         #expect(try admin.query("RECONNECT app").error == nil)
         #expect(try eventually(within: 3) { try Clusters.backendCount(cluster) == 1 }, "the idle server closed at once")
+        #expect(try show(admin, "SERVERS").map { $0["close_needed"] } == ["1"], "the busy one waits to close")
         admin.send(FrontendMessage.query("WAIT_CLOSE app"))
         usleep(300_000)
         #expect(try busy.query("SELECT 5").rows == [["5"]], "the transaction goes on meanwhile")
@@ -153,7 +154,14 @@ extension IntegrationTests.AdminConsoleTests {
                                         userlist: [("admin", "admin-secret")],
                                         databases: "app = host=127.0.0.1 port=\(cluster.port)")
         let admin = try console(sluice)
-        #expect(try admin.query("DISABLE nosuch").error?.code == "42704")
+        for command in ["DISABLE nosuch", "PAUSE nosuch", "KILL nosuch", "RECONNECT nosuch", "WAIT_CLOSE nosuch"] {
+            #expect(try admin.query(command).error?.code == "42704", "\(command)")
+        }
         #expect(try admin.query("DISABLE app").error == nil)
+        #expect(try show(admin, "DATABASES").first { $0["name"] == "app" }?["disabled"] == "1")
+        try "[databases]\nthis is not a configuration\n".write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+        let failed = try admin.query("RELOAD").error
+        #expect(failed?.code == "F0000")
+        #expect(failed?.message.contains("keeping the running configuration") == true)
     }
 }
