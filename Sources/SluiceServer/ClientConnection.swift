@@ -132,6 +132,7 @@ final class ClientConnection: ConnectionDelegate {
         if fatal.severity == "ERROR" { fatal.severity = "FATAL" }
         flushLoginOutput()
         connection.send(fatal.encoded())
+        counters?.errorSent(code: fatal.code)
         if worker.configuration.settings.logPoolerErrors {
             logger.warning("\(label) closing because: \(error.message) (\(error.code))")
         }

@@ -124,6 +124,10 @@ enum Metrics {
         counter("sluice_received_bytes_total", "Bytes received from clients and forwarded.", \.bytesReceived)
         counter("sluice_sent_bytes_total", "Bytes forwarded to clients.", \.bytesSent)
         counter("sluice_logins_total", "Client logins to the database.", \.logins)
+        family("sluice_errors_total", "counter", "Errors sent to clients (PostgreSQL's and Sluice's own), by SQLSTATE class.",
+               databases.flatMap { database in
+                   totals[database]!.errorsByClass.sorted { $0.key < $1.key }.map { (label(("database", database), ("class", $0.key)), String($0.value)) }
+               })
         family("sluice_login_failures_total", "counter", "Logins refused for a password, an unknown user or an auth_hba_file rule.",
                [("", String(loginFailures))])
         for (name, help, pick) in [("sluice_transaction_duration_seconds", "Time from a transaction's first request to its end.", \TrafficCounters.transactionTimes),

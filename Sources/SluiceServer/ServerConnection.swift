@@ -214,7 +214,10 @@ final class ServerConnection: ConnectionDelegate {
                 }
                 if self.matchToRequests(type, client) { return .whole }
             }
-            return type == BackendMessageType.readyForQuery || type == BackendMessageType.parameterStatus ? .whole : .pass
+            switch type {
+            case BackendMessageType.readyForQuery, BackendMessageType.parameterStatus, BackendMessageType.errorResponse: return .whole
+            default: return .pass
+            }
         }, inspect: { type, body in
             if client.mapsStatements, self.staleRetry.isWatching, let verdict = self.retryStalePipeline(type, body, client) {
                 return verdict
@@ -225,6 +228,8 @@ final class ServerConnection: ConnectionDelegate {
                 if client.mapsStatements { self.pipelineEnded() }
             } else if type == BackendMessageType.parameterStatus, let parameter = self.noteParameterStatus(body.bytes) {
                 client.remember(parameter)
+            } else if type == BackendMessageType.errorResponse {
+                client.counters?.errorSent(code: ErrorFields(body: body.bytes)?.code ?? SQLState.internalError)
             }
             guard let handling = self.pendingHandling else { return .forward }
             self.pendingHandling = nil

@@ -11,6 +11,8 @@ final class TrafficCounters {
     var queryMicroseconds = 0
     var waitMicroseconds = 0
     var logins = 0
+    /// Errors clients were sent, PostgreSQL's and Sluice's own, by SQLSTATE class ("23", "57").
+    var errorsByClass: [String: Int] = [:]
     /// How long transactions took and clients waited for a server, by bucket.
     var transactionTimes = Histogram()
     var waitTimes = Histogram()
@@ -41,6 +43,7 @@ final class TrafficCounters {
         queryMicroseconds += sign * other.queryMicroseconds
         waitMicroseconds += sign * other.waitMicroseconds
         logins += sign * other.logins
+        for (errorClass, count) in other.errorsByClass { errorsByClass[errorClass, default: 0] += sign * count }
         if sign > 0 {
             transactionTimes.add(other.transactionTimes)
             waitTimes.add(other.waitTimes)
@@ -56,6 +59,11 @@ final class TrafficCounters {
     func waited(seconds: Double) {
         waitMicroseconds += Int(seconds * 1_000_000)
         waitTimes.observe(seconds)
+    }
+
+    /// An ErrorResponse with this SQLSTATE went to a client.
+    func errorSent(code: String) {
+        errorsByClass[String(code.prefix(2)), default: 0] += 1
     }
 }
 

@@ -179,6 +179,25 @@ extension IntegrationTests {
             let stats = try admin.query("SHOW STATS")
             #expect(stats.rows.first { $0.first == "app" }?.count == 15)
         }
+
+        /// Errors are counted by SQLSTATE class: PostgreSQL's (a division by zero, 22; an
+        /// unknown table, 42) and Sluice's own (query_timeout, 57).
+        @Test func errorsAreCountedBySQLStateClass() throws {
+            let metricsPort = try FreePort.find()
+            let sluice = try SluiceInstance(cluster: cluster, settings: [
+                "pool_mode": "transaction", "metrics_listen": "127.0.0.1:\(metricsPort)", "query_timeout": "1",
+            ], userlist: [("app", password)])
+            let client = try sluice.login(password: password)
+            #expect(try client.query("SELECT 1/0").error?.code == "22012")
+            #expect(try client.query("SELECT 1/0").error?.code == "22012")
+            #expect(try client.query("SELECT * FROM no_such_table").error?.code == "42P01")
+            #expect(try client.query("SELECT 3").error == nil)
+            #expect(try client.query("SELECT pg_sleep(5)").error?.code == "57014")
+            let (_, body) = try scrape(metricsPort)
+            #expect(value(body, "sluice_errors_total{database=\"app\",class=\"22\"}") == 2, "\(body)")
+            #expect(value(body, "sluice_errors_total{database=\"app\",class=\"42\"}") == 1)
+            #expect(value(body, "sluice_errors_total{database=\"app\",class=\"57\"}") == 1)
+        }
     }
 }
 
