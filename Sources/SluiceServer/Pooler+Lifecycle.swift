@@ -149,9 +149,8 @@ extension Pooler {
             return shared.stoppedWorkers == workers.count
         }
         guard allDone else { return }
-        let settings = main.configuration.settings
-        if let directory = settings.unixSocketDir, !directory.isEmpty {
-            unlink("\(directory)/.s.PGSQL.\(settings.listenPort)")
+        if let (path, identity) = unixSocket, identity != nil, FileIdentity(path) == identity {
+            unlink(path)
         }
         for worker in workers {
             reporter.onWorker(worker.index) { $0.finishStopping() }

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import PostgresWire
 import SluiceAuth
@@ -32,6 +33,9 @@ public final class Pooler: @unchecked Sendable {
     let resolver = HostResolver()
     private let nextID = Atomic<UInt64>(0)
     var listeners: [Listener] = []
+    /// The Unix socket this process made, and which file it is: at exit it is removed only if
+    /// still the same file (after an online restart it is the successor's).
+    var unixSocket: (path: String, identity: FileIdentity?)?
     var signals: SignalWatcher?
     private var threads: [LoopThread] = []
     /// The worker the next accepted client goes to (round robin).
@@ -70,18 +74,21 @@ public final class Pooler: @unchecked Sendable {
     var main: Worker { workers[0] }
 
     /// Binds the listeners and starts watching signals. Throws if no listener could be opened.
-    public func start() throws {
+    /// - Parameter waitingForPort: how long to retry a TCP address in use, for an online
+    ///   restart whose predecessor is closing its listeners.
+    public func start(waitingForPort: Double = 0) throws {
         SignalWatcher.ignoreBrokenPipes()
         // Before any other thread exists, so that every worker inherits the blocked signals.
         signals = try SignalWatcher(loop: main.loop) { [unowned self] signal in handleSignal(signal) }
         let settings = main.configuration.settings
         for host in settings.listenAddresses.flatMap({ $0 == "*" ? ["0.0.0.0", "::"] : [$0] }) {
-            let fd = try Socket.listenTCP(host: host, port: settings.listenPort)
+            let fd = try listenTCP(host: host, port: settings.listenPort, reusePort: settings.soReuseport, retryingFor: waitingForPort)
             try addListener(fd: fd, address: host.contains(":") ? "[\(host)]:\(settings.listenPort)" : "\(host):\(settings.listenPort)")
         }
         if let directory = settings.unixSocketDir, !directory.isEmpty {
             let path = "\(directory)/.s.PGSQL.\(settings.listenPort)"
             try addListener(fd: try Socket.listenUnix(path: path), address: path)
+            unixSocket = (path, FileIdentity(path))
         }
         guard !listeners.isEmpty else {
             throw StartError("listen_addr and unix_socket_dir are both empty: nothing to listen on")
@@ -106,6 +113,17 @@ public final class Pooler: @unchecked Sendable {
         main.loop.run()
         for thread in threads { thread.join() }
         threads = []
+    }
+
+    private func listenTCP(host: String, port: Int, reusePort: Bool, retryingFor seconds: Double) throws -> Int32 {
+        let deadline = MonotonicClock.now() + seconds
+        while true {
+            do {
+                return try Socket.listenTCP(host: host, port: port, reusePort: reusePort)
+            } catch let error as SocketError where error.code == EADDRINUSE && MonotonicClock.now() < deadline {
+                usleep(20_000)
+            }
+        }
     }
 
     private func addListener(fd: Int32, address: String) throws {
@@ -159,4 +177,24 @@ public enum SluiceVersion {
 public struct StartError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Which file a path names, to tell a file this process made from one that replaced it since:
+/// device and inode, and the change time, since a new file may reuse a freed inode number.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+    let changed: (seconds: Int, nanoseconds: Int)
+
+    init?(_ path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+        changed = (status.st_ctim.tv_sec, status.st_ctim.tv_nsec)
+    }
+
+    static func == (lhs: FileIdentity, rhs: FileIdentity) -> Bool {
+        lhs.device == rhs.device && lhs.inode == rhs.inode && lhs.changed == rhs.changed
+    }
 }

@@ -11,6 +11,12 @@ enum CommandLineOptions {
     struct Run {
         var configPath: String
         var logLevel: Logger.Level = .info
+        /// `-d`: detach into the background once listening.
+        var daemon = false
+        /// `-R`: take over from the Sluice the pidfile names (see `runPooler`).
+        var onlineRestart = false
+        /// `-u USER`: run as USER once the listeners are bound.
+        var user: String?
     }
 
     enum Command {
@@ -22,7 +28,9 @@ enum CommandLineOptions {
     }
 
     static let usage = """
-        usage: sluice [-q|--quiet] [-v|--verbose] CONFIG      run the pooler in the foreground
+        usage: sluice [-d|--daemon] [-R] [-q|--quiet] [-v|--verbose] [-u|--user USER] CONFIG
+                                                              run the pooler (-d: in the background;
+                                                              -R: take over from the running one)
                sluice --check CONFIG                          validate the configuration and exit
                sluice demo                                    PostgreSQL in a temp dir with Sluice in front
                sluice --version | --help
@@ -36,8 +44,15 @@ enum CommandLineOptions {
         var run = Run(configPath: "")
         var check = false
         var paths: [String] = []
-        for argument in arguments {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
             switch argument {
+            case "-d", "--daemon": run.daemon = true
+            case "-R", "--reboot": run.onlineRestart = true
+            case "-u", "--user":
+                guard let user = rest.popFirst(), !user.hasPrefix("-") else { throw UsageError(message: "\(argument) needs a user name") }
+                run.user = user
+            case _ where argument.hasPrefix("--user="): run.user = String(argument.dropFirst("--user=".count))
             case "-V", "--version": return .version
             case "-h", "--help": return .help
             case "--check": check = true

@@ -16,7 +16,14 @@ func checkConfiguration(at path: String) -> Int32 {
     }
 }
 
-/// Loads the configuration, opens the log and pid file, and runs the pooler until a shutdown signal.
+/// Loads the configuration, detaches (`-d`), opens the log, binds the listeners, then (as
+/// PgBouncer does) switches user (`-u` or `user`), writes the pid file and runs the pooler
+/// until a shutdown signal.
+///
+/// `-R` takes over from the Sluice its pid file names: that one is sent SIGTERM, so it stops
+/// listening and serves its clients until they leave, while this one listens for new ones.
+/// With so_reuseport both listen for a moment, so no connection is refused; without it this
+/// one binds as soon as the other has let go. Open client connections stay where they are.
 func runPooler(_ options: CommandLineOptions.Run) throws {
     let path = options.configPath
     let (configuration, warnings): (Configuration, [ConfigDiagnostic])
@@ -27,6 +34,14 @@ func runPooler(_ options: CommandLineOptions.Run) throws {
         exit(1)
     }
     let settings = configuration.settings
+    if options.daemon && (settings.pidfile == nil || settings.logfile == nil) {
+        throw RunFailure("-d needs pidfile and logfile in the configuration: nothing is written to the terminal in the background")
+    }
+    let predecessor = settings.pidfile.flatMap(PidFile.runningProcess(named:))
+    if let predecessor, !options.onlineRestart {
+        throw RunFailure("pidfile \(settings.pidfile ?? "") names running process \(predecessor); stop it first or take over with -R")
+    }
+    let readiness = options.daemon ? try Daemon.detach() : nil
     let sink = try LogSink(path: settings.logfile)
     let level = options.logLevel
     LoggingSystem.bootstrap { _ in LineLogHandler(sink: sink, level: level) }
@@ -38,26 +53,22 @@ func runPooler(_ options: CommandLineOptions.Run) throws {
         for warning in warnings { logger.warning("\(warning)") }
         return fresh
     }
-    try pooler.start()
+    if let predecessor {
+        logger.notice("taking over from process \(predecessor)\(settings.soReuseport ? " (so_reuseport: both listen meanwhile)" : "")")
+        if !settings.soReuseport { kill(predecessor, SIGTERM) }
+        try pooler.start(waitingForPort: settings.soReuseport ? 0 : 10)
+        if settings.soReuseport { kill(predecessor, SIGTERM) }
+    } else {
+        if options.onlineRestart { logger.notice("-R: no running Sluice found through the pidfile; starting afresh") }
+        try pooler.start()
+    }
+    if let user = options.user ?? settings.user { try UserSwitch.become(user) }
     if let pidfile = settings.pidfile {
         try PidFile.write(to: pidfile)
     }
-    logger.info("sluice \(SluiceVersion.current) started")
+    readiness?.listening()
+    logger.info("sluice \(SluiceVersion.current) started (pid \(getpid()))")
     try pooler.run()
-    if let pidfile = settings.pidfile { unlink(pidfile) }
+    if let pidfile = settings.pidfile { PidFile.remove(pidfile) }
     logger.info("sluice stopped")
-}
-
-enum PidFile {
-    struct WriteError: Error, CustomStringConvertible {
-        let path: String
-        var description: String { "cannot write pidfile \(path): \(String(cString: strerror(errno)))" }
-    }
-
-    static func write(to path: String) throws {
-        let text = "\(getpid())\n"
-        guard let file = fopen(path, "w") else { throw WriteError(path: path) }
-        defer { fclose(file) }
-        guard fputs(text, file) >= 0 else { throw WriteError(path: path) }
-    }
 }

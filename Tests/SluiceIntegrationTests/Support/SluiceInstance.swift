@@ -9,9 +9,11 @@ final class SluiceInstance: @unchecked Sendable {
     let process: Process
     let logPath: String
 
-    /// Starts Sluice with `[databases]` pointing at `cluster`, the given settings and userlist.
+    /// Starts Sluice with `[databases]` pointing at `cluster`, the given settings and userlist,
+    /// and `options` before the configuration path on its command line. With `-d` the process
+    /// started is the one that detaches: it exits once the daemon runs.
     init(cluster: LocalCluster, settings: [String: String] = [:], userlist: [(String, String)] = [],
-         databases: String? = nil) throws {
+         databases: String? = nil, options: [String] = []) throws {
         port = try FreePort.find()
         directory = try Self.makeDirectory()
         logPath = "\(directory)/sluice.log"
@@ -27,13 +29,19 @@ final class SluiceInstance: @unchecked Sendable {
         let users = userlist.map { "\"\($0.0)\" \"\($0.1)\"" }.joined(separator: "\n")
         try (users + "\n").write(toFile: "\(directory)/userlist.txt", atomically: true, encoding: .utf8)
 
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binaryPath())
-        process.arguments = ["\(directory)/sluice.ini"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        process = try Self.launch(options + ["\(directory)/sluice.ini"])
         try waitUntilListening()
+    }
+
+    /// Runs the binary with `arguments`, its output discarded unless `errors` takes standard error.
+    static func launch(_ arguments: [String], errors: Pipe? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binaryPath())
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors ?? FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        return process
     }
 
     deinit { stop() }
@@ -82,7 +90,9 @@ final class SluiceInstance: @unchecked Sendable {
     private func waitUntilListening() throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if !process.isRunning { throw HarnessError("sluice exited with \(process.terminationStatus): \(log())") }
+            if !process.isRunning && process.terminationStatus != 0 {
+                throw HarnessError("sluice exited with \(process.terminationStatus): \(log())")
+            }
             if RawClient.canConnect(port: port) { return }
             usleep(20_000)
         }

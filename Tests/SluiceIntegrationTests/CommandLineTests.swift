@@ -1,0 +1,103 @@
+import Foundation
+import PostgresWire
+import SluiceLocalCluster
+import Testing
+
+extension IntegrationTests {
+    /// PgBouncer's command line: -d detaches, -R takes over from the running Sluice, -u drops
+    /// root; a pid file that names a running Sluice stops a second start.
+    @Suite
+    struct CommandLineTests {
+        let cluster = Clusters.trust
+        let password = Clusters.password
+
+        private func pid(in path: String) -> pid_t? {
+            (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+
+        private func isRunning(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 }
+
+        @Test func daemonDetachesWritesThePidFileAndStopsOnSignal() throws {
+            let pidfile = "/tmp/sluice-daemon-\(getpid()).pid"
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "pidfile": pidfile],
+                                            userlist: [("app", password)], options: ["-d"])
+            sluice.process.waitUntilExit()
+            #expect(sluice.process.terminationStatus == 0, "the starting process exits once the daemon runs")
+            let daemon = try #require(pid(in: pidfile))
+            #expect(daemon != sluice.process.processIdentifier)
+            #expect(try sluice.login(password: password).query("SELECT 21 * 2").rows == [["42"]])
+            #expect(getsid(daemon) == daemon, "the daemon leads a session of its own")
+            kill(daemon, SIGINT)
+            #expect(eventually(within: 5) { !isRunning(daemon) }, "the daemon stops on SIGINT")
+            #expect(!FileManager.default.fileExists(atPath: pidfile), "and removes its pid file")
+        }
+
+        /// Runs the binary with `options` and a small valid configuration; its exit status and
+        /// standard error.
+        private func refusal(_ options: [String]) throws -> (status: Int32, errors: String) {
+            let errors = Pipe()
+            let directory = NSTemporaryDirectory() + "sluice-cli-\(getpid())"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try "[databases]\n* = host=127.0.0.1 port=\(cluster.port)\n[sluice]\nlisten_addr = 127.0.0.1\nlisten_port = \(try FreePort.find())\nauth_type = trust\nunix_socket_dir =\n"
+                .write(toFile: "\(directory)/sluice.ini", atomically: true, encoding: .utf8)
+            let process = try SluiceInstance.launch(options + ["\(directory)/sluice.ini"], errors: errors)
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+
+        @Test func daemonNeedsAPidFileAndALogFile() throws {
+            let (status, errors) = try refusal(["-d"])
+            #expect(status == 1)
+            #expect(errors.contains("-d needs pidfile and logfile"), "\(errors)")
+        }
+
+        @Test(arguments: ["1", "0"])
+        func onlineRestartTakesOverListeningWhileTheOldServesItsClients(reusePort: String) throws {
+            let pidfile = "/tmp/sluice-takeover-\(getpid())-\(reusePort).pid"
+            let old = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "pidfile": pidfile, "so_reuseport": reusePort],
+                                         userlist: [("app", password)])
+            defer { unlink(pidfile) }
+            let staying = try old.login(password: password)
+            #expect(try staying.query("SELECT 1").rows == [["1"]])
+
+            let second = try SluiceInstance.launch([old.configPath])
+            second.waitUntilExit()
+            #expect(second.terminationStatus == 1, "a second start without -R is refused")
+
+            let new = try SluiceInstance.launch(["-R", old.configPath])
+            defer { kill(new.processIdentifier, SIGQUIT); new.waitUntilExit() }
+            #expect(eventually(within: 10) { pid(in: pidfile) == new.processIdentifier }, "the successor owns the pid file")
+            #expect(try staying.query("SELECT 2").rows == [["2"]], "the old process still serves its client")
+            #expect(old.process.isRunning)
+            let arriving = try old.login(password: password)
+            #expect(try arriving.query("SELECT 3").rows == [["3"]], "a new client gets in")
+
+            staying.hangUp()
+            #expect(eventually(within: 5) { !old.process.isRunning }, "the old process ends when its last client leaves")
+            #expect(old.process.terminationStatus == 0)
+            #expect(try arriving.query("SELECT 4").rows == [["4"]])
+            #expect(try old.login(password: password).query("SELECT 5").rows == [["5"]], "the successor serves new clients")
+            #expect(FileManager.default.fileExists(atPath: "\(old.directory)/.s.PGSQL.\(old.port)"), "the old left the socket file alone")
+            #expect(pid(in: pidfile) == new.processIdentifier, "and the pid file")
+        }
+
+        @Test func userSwitchDropsRootOnceListening() throws {
+            let unknown = try refusal(["-u", "no-such-user-here"])
+            #expect(unknown.status == 1)
+            #expect(unknown.errors.contains("no user \"no-such-user-here\""), "\(unknown.errors)")
+            guard getuid() == 0, let nobody = getpwnam("nobody") else {
+                let (status, errors) = try refusal(["-u", "root"])
+                #expect(status == 1)
+                #expect(errors.contains("does not run as root"), "\(errors)")
+                return
+            }
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction"],
+                                            userlist: [("app", password)], options: ["-u", "nobody"])
+            let status = try String(contentsOfFile: "/proc/\(sluice.process.processIdentifier)/status", encoding: .utf8)
+            let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+            #expect(uidLine.split(whereSeparator: \.isWhitespace).dropFirst().allSatisfy { $0 == "\(nobody.pointee.pw_uid)" }, "\(uidLine)")
+            #expect(try sluice.login(password: password).query("SELECT 6").rows == [["6"]])
+        }
+    }
+}
