@@ -53,7 +53,7 @@ public struct ClientLoginPolicy: Sendable {
 /// The startup and authentication conversation with one client, sans I/O: packets and
 /// messages in, bytes to send and a verdict out.
 public struct ClientLogin {
-    public enum Action: Equatable {
+    public enum Action: Equatable, Sendable {
         case send([UInt8])
         /// Answer an SSLRequest with `S` and start TLS; then call `tlsEstablished`.
         case startTLS
