@@ -47,8 +47,12 @@ public protocol ConnectionSecurity: AnyObject {
 public final class Connection: EventHandler {
     public let fd: Int32
     /// The loop that watches the socket; changed only by `detach` and `attach(to:)`.
-    public private(set) unowned var loop: EventLoop
-    public weak var delegate: ConnectionDelegate?
+    /// Unchecked: loops outlive their connections, and a checked reference costs an atomic
+    /// retain and release at every read.
+    public private(set) unowned(unsafe) var loop: EventLoop
+    /// Held strongly until `close`, which lets it go: a weak reference would give every
+    /// delegate a side table, and each retain and release of it the slow path.
+    public var delegate: ConnectionDelegate?
     /// Bytes read and not yet consumed by the delegate; nil while there are none.
     public private(set) var input: IOBuffer?
     private var pending: [UInt8] = []
@@ -219,6 +223,7 @@ public final class Connection: EventHandler {
         input = nil
         pending = []
         pendingStart = 0
+        delegate = nil
     }
 
     public func handle(_ events: IOEvents) {
@@ -396,6 +401,7 @@ public final class Connection: EventHandler {
 
     private func fail(_ reason: ConnectionCloseReason) {
         guard !isClosed else { return }
+        let delegate = delegate
         close()
         delegate?.connectionClosed(self, reason: reason)
     }

@@ -23,7 +23,9 @@ final class ClientConnection: ConnectionDelegate {
     let id: ClientID
     let connection: Connection
     let peer: String
-    unowned let worker: Worker
+    /// `unowned(unsafe)`: workers live as long as the pooler, longer than any connection, and
+    /// a checked reference would cost an atomic retain and release at every use.
+    unowned(unsafe) let worker: Worker
     var state: State
     /// The key Sluice gave this client for cancelling; never a server's key.
     let cancelKey: BackendKey

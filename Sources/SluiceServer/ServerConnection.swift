@@ -26,8 +26,9 @@ final class ServerConnection: ConnectionDelegate {
     let poolKey: PoolKey
     let address: String
     private(set) var connection: Connection?
-    /// Changed only when the server moves to another worker, between two links.
-    unowned var worker: Worker
+    /// Changed only when the server moves to another worker, between two links. Unchecked, as
+    /// `ClientConnection.worker` is: workers outlive every connection.
+    unowned(unsafe) var worker: Worker
     var state = State.connecting
     /// The parameters PostgreSQL reported, kept current from every ParameterStatus.
     var parameters: [StartupParameter] = []
@@ -102,27 +103,34 @@ final class ServerConnection: ConnectionDelegate {
     /// Resolves the host, then starts the non-blocking connect; failures, the lookup's
     /// included, arrive through `fail`. server_connect_timeout counts from here.
     func open(login: ServerLogin, startupMessage: [UInt8], timeout: Double) {
+        // The callbacks hold the server strongly (until the timer is cancelled or the lookup
+        // answers): a weak reference would give it a side table, slowing every retain and
+        // release of it for its whole life.
         if timeout > 0 {
-            connectTimer = worker.loop.schedule(after: timeout) { [weak self] in
-                self?.fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
+            connectTimer = worker.loop.schedule(after: timeout) { [self] in
+                fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
             }
         }
         guard !host.hasPrefix("/") else {
             connect(login: login, startupMessage: startupMessage) { try Connection.connect(host: host, port: port, loop: worker.loop) }
             return
         }
-        worker.resolve(host) { [weak self] answer in
-            guard let self, case .connecting = state else { return }
-            switch answer {
-            case .failure(let reason):
-                fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: cannot resolve \(host): \(reason)"))
-            case .addresses(let hosts):
-                let addresses = hosts.compactMap { Socket.numericAddress($0, port: port) }
-                connect(login: login, startupMessage: startupMessage) {
-                    let (connection, address) = try Connection.connect(to: addresses, loop: worker.loop)
-                    remote = address
-                    return connection
-                }
+        worker.resolve(host) { [self] answer in
+            guard case .connecting = state else { return }
+            connect(login: login, startupMessage: startupMessage, to: answer)
+        }
+    }
+
+    private func connect(login: ServerLogin, startupMessage: [UInt8], to answer: HostCache.Answer) {
+        switch answer {
+        case .failure(let reason):
+            fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: cannot resolve \(host): \(reason)"))
+        case .addresses(let hosts):
+            let addresses = hosts.compactMap { Socket.numericAddress($0, port: port) }
+            connect(login: login, startupMessage: startupMessage) {
+                let (connection, address) = try Connection.connect(to: addresses, loop: worker.loop)
+                remote = address
+                return connection
             }
         }
     }

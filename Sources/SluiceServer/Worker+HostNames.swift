@@ -34,8 +34,8 @@ extension Worker {
     func retireServersOfMovedHosts() {
         let names = Set(servers.values.compactMap { server in server.remote != nil && server.host != server.remote?.host ? server.host : nil })
         for name in names {
-            resolve(name) { [weak self] answer in
-                guard let self, case .addresses(let current) = answer else { return }
+            resolve(name) { [unowned self] answer in
+                guard case .addresses(let current) = answer else { return }
                 let retired = retireServers(of: nil) { server in
                     server.host == name && server.remote.map { !current.contains($0.host) } ?? false
                 }

@@ -8,8 +8,7 @@ extension Worker {
     static let janitorPeriod = 1.0
 
     func scheduleJanitor() {
-        loop.schedule(after: Self.janitorPeriod) { [weak self] in
-            guard let self else { return }
+        loop.schedule(after: Self.janitorPeriod) { [unowned self] in
             sweep(now: MonotonicClock.now())
             retireServersOfMovedHosts()
             scheduleJanitor()

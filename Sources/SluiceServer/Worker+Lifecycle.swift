@@ -20,7 +20,7 @@ extension Worker {
             }
             let timeout = configuration.settings.shutdownTimeout
             if timeout > 0 {
-                loop.schedule(after: timeout) { [weak self] in self?.disconnectAll() }
+                loop.schedule(after: timeout) { [unowned self] in self.disconnectAll() }
             }
         case .waitForClients:
             break

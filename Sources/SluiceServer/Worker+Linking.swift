@@ -51,8 +51,9 @@ extension Worker {
     /// it nothing yet, and a client that left gives its server back.
     private func prepare(_ server: ServerConnection, for client: ClientConnection, running sql: String,
                          then: @escaping (ErrorFields?) -> Void) {
-        server.runInternal(sql) { [unowned self, weak client, unowned server] error in
-            guard let client, case .linked(let linked) = client.state, linked === server else {
+        let clientID = client.id
+        server.runInternal(sql) { [unowned self, unowned server] error in
+            guard let client = clients[clientID], case .linked(let linked) = client.state, linked === server else {
                 releaseServer(server, reset: false)
                 return
             }
@@ -69,6 +70,7 @@ extension Worker {
     /// the client should see: its startup value, else the pool's default.
     /// (Runs at every checkout: the names are looked at only where the values differ.)
     private func parameterStatements(client: ClientConnection, server: ServerConnection) -> [String] {
+        guard !Self.settingsMatch(wanted: client.wantedValues, defaults: server.defaultValues, on: server.trackedValues) else { return [] }
         var statements: [String] = []
         for index in client.wantedValues.indices {
             guard let target = client.wantedValues[index] ?? server.defaultValues[index],
@@ -77,6 +79,19 @@ extension Worker {
             server.trackedValues[index] = target
         }
         return statements
+    }
+
+    /// True when the server already has every value the client should see: the usual case,
+    /// checked in place, without copying (so retaining) a single value.
+    private static func settingsMatch(wanted: [String?], defaults: [String?], on tracked: [String?]) -> Bool {
+        for index in wanted.indices {
+            if wanted[index] != nil {
+                if wanted[index] != tracked[index] { return false }
+            } else if defaults[index] != nil && defaults[index] != tracked[index] {
+                return false
+            }
+        }
+        return true
     }
 
     private func startTraffic(_ client: ClientConnection, _ server: ServerConnection) {
@@ -164,9 +179,11 @@ extension Worker {
     /// its client even if the query ends first, so the cancel can never hit the next client's query.
     func cancelQuery(on server: ServerConnection) {
         server.cancelsInFlight += 1
+        // The server stays on this worker while a cancel is in flight (it is not released).
+        let serverID = server.id
         CancelForwarder.send(StartupPacket.cancelRequest(server.backendKey), to: server.remote, host: server.host, port: server.port,
-                             loop: loop, logger: logger) { [weak self, weak server] in
-            guard let self, let server else { return }
+                             loop: loop, logger: logger) { [unowned self] in
+            guard let server = servers[serverID] else { return }
             server.cancelsInFlight -= 1
             if case .linked(let client) = server.state { transactionMayHaveEnded(client, server) }
         }

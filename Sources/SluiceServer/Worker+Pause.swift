@@ -39,7 +39,7 @@ extension Worker {
             shared.pools.overview.contains { pool in (database.map { pool.key.database == $0 } ?? true) && pool.active + pool.opening > 0 }
         }
         guard !busy else {
-            loop.schedule(after: 0.05) { [weak self] in self?.waitForIdleServers(of: database, answer: answer) }
+            loop.schedule(after: 0.05) { [unowned self] in self.waitForIdleServers(of: database, answer: answer) }
             return
         }
         gather({ worker in worker.closeServers(of: database) { $0.isIdle } }) { closed in

@@ -191,7 +191,7 @@ extension Worker {
         let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: server.poolKey) }
         reject(abandoned, error)
         if abandoned.isEmpty && !actions.isEmpty {
-            loop.schedule(after: configuration.settings.serverLoginRetry) { [weak self] in self?.perform(actions) }
+            loop.schedule(after: configuration.settings.serverLoginRetry) { [unowned self] in self.perform(actions) }
         } else {
             perform(actions)
         }

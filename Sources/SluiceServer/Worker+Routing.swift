@@ -63,8 +63,9 @@ extension Worker {
                 if now < deadline {
                     split.catchUpDeadline = deadline
                     client.connection.pauseReading()
-                    loop.schedule(after: configuration.settings.replicaPollInterval) { [weak self, weak client] in
-                        guard let self, let client else { return }
+                    let clientID = client.id
+                    loop.schedule(after: configuration.settings.replicaPollInterval) { [unowned self] in
+                        guard let client = clients[clientID] else { return }
                         routeAgain(client)
                     }
                     return true
@@ -104,10 +105,11 @@ extension Worker {
         var position: UInt64?
         // The insert position, not the write position: with synchronous_commit off the commit
         // record may not be written yet, and only the insert position is surely past it.
+        let clientID = client.id
         server.runInternal("SELECT pg_current_wal_insert_lsn()", rows: { row in position = (row.first ?? nil).flatMap(LSN.parse) }) {
-            [unowned self, weak client, unowned server] error in
+            [unowned self, unowned server] error in
             if let position { pooler.shared.withLock { $0.replicaSets[database]?.wrote(at: position) } }
-            if let client, let split = client.split {
+            if let client = clients[clientID], let split = client.split {
                 split.learningWritePosition = false
                 if let position { split.mustSee = max(split.mustSee, position) }
                 routeAgain(client)

@@ -71,13 +71,12 @@ extension Worker {
     func waitClose(_ database: String?, answer: @escaping ([UInt8]) -> Void) {
         gather({ worker in
             worker.servers.values.contains { server in server.closeNeeded && (database.map { server.poolKey.database == $0 } ?? true) }
-        }) { [weak self] waiting in
-            guard let self else { return }
+        }) { [unowned self] waiting in
             guard waiting.contains(true) else {
                 answer(BackendMessage.commandComplete("WAIT_CLOSE"))
                 return
             }
-            loop.schedule(after: 0.05) { [weak self] in self?.waitClose(database, answer: answer) }
+            loop.schedule(after: 0.05) { [unowned self] in self.waitClose(database, answer: answer) }
         }
     }
 }

@@ -12,7 +12,8 @@ import SluiceIO
 final class Worker {
     let index: Int
     let loop: EventLoop
-    unowned let pooler: Pooler
+    /// Unchecked: the pooler owns its workers and outlives them.
+    unowned(unsafe) let pooler: Pooler
     /// This worker's copy of the running configuration; a reload posts the new one to every worker.
     var configuration: Configuration {
         didSet { classifier = Self.classifier(for: configuration) }
@@ -118,8 +119,10 @@ final class Worker {
         )
         clients[id] = client
         if settings.clientLoginTimeout > 0 {
-            client.loginTimer = loop.schedule(after: settings.clientLoginTimeout) { [weak client] in
-                client?.reject(ErrorFields(code: SQLState.protocolViolation, message: "client_login_timeout"))
+            // By ID rather than a weak reference: one weak reference ever made gives an object a
+            // side table, which slows every later retain and release of it.
+            client.loginTimer = loop.schedule(after: settings.clientLoginTimeout) { [unowned self] in
+                clients[id]?.reject(ErrorFields(code: SQLState.protocolViolation, message: "client_login_timeout"))
             }
         }
     }

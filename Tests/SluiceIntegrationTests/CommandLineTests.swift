@@ -94,9 +94,14 @@ extension IntegrationTests {
             }
             let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction"],
                                             userlist: [("app", password)], options: ["-u", "nobody"])
-            let status = try String(contentsOfFile: "/proc/\(sluice.process.processIdentifier)/status", encoding: .utf8)
-            let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
-            #expect(uidLine.split(whereSeparator: \.isWhitespace).dropFirst().allSatisfy { $0 == "\(nobody.pointee.pw_uid)" }, "\(uidLine)")
+            // Sluice listens before it switches: the switch follows within moments.
+            var uidLine = ""
+            let switched = eventually(within: 3) {
+                let status = (try? String(contentsOfFile: "/proc/\(sluice.process.processIdentifier)/status", encoding: .utf8)) ?? ""
+                uidLine = String(status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? "")
+                return uidLine.split(whereSeparator: \.isWhitespace).dropFirst().allSatisfy { $0 == "\(nobody.pointee.pw_uid)" }
+            }
+            #expect(switched, "\(uidLine)")
             #expect(try sluice.login(password: password).query("SELECT 6").rows == [["6"]])
         }
     }
