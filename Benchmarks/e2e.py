@@ -34,6 +34,8 @@ IDLE_CLIENTS = 10_000
 
 THREADS2 = "Sluice threads=2"
 TLS_TARGETS = ["Sluice", "Sluice TLS", "PgBouncer TLS"]
+SPLIT = "Sluice split"
+SPLIT_TARGETS = ["Sluice", SPLIT, "PgBouncer"]
 
 
 def log(message):
@@ -134,7 +136,7 @@ log_connections = off
 log_disconnections = off
 """)
         with open(os.path.join(self.pg_data, "pg_hba.conf"), "w") as hba:
-            hba.write("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+            hba.write("local all all trust\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n")
         self.as_postgres([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "-l", os.path.join(self.pg_data, "server.log"),
                           "-w", "-t", "60", "start"])
         self.pg_started = True
@@ -156,9 +158,33 @@ log_disconnections = off
         os.chmod(self.userlist, 0o644)
 
     def stop_postgres(self):
+        if getattr(self, "replica_started", False):
+            self.as_postgres([f"{PG_BIN}/pg_ctl", "-D", self.replica_data, "-m", "immediate", "-w", "stop"], check=False)
+            self.replica_started = False
         if self.pg_started:
             self.as_postgres([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "-m", "immediate", "-w", "stop"], check=False)
             self.pg_started = False
+
+    def start_replica(self):
+        """A streaming replica of the primary (pg_basebackup -R), on a port of its own."""
+        self.replica_port = free_port()
+        self.replica_data = os.path.join(self.work, "replica")
+        log(f"streaming replica in {self.replica_data}, port {self.replica_port}")
+        os.makedirs(self.replica_data, mode=0o700)
+        os.chown(self.replica_data, self.postgres_uid, self.postgres_gid)
+        self.as_postgres([f"{PG_BIN}/pg_basebackup", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres",
+                          "-D", self.replica_data, "-R", "-X", "stream"])
+        with open(os.path.join(self.replica_data, "postgresql.conf"), "a") as conf:
+            conf.write(f"\nport = {self.replica_port}\nhot_standby = on\n")
+        self.as_postgres([f"{PG_BIN}/pg_ctl", "-D", self.replica_data, "-l", os.path.join(self.replica_data, "server.log"),
+                          "-w", "-t", "60", "start"])
+        self.replica_started = True
+
+    def replica_transactions(self):
+        """Transactions the replica has run in the benchmark database (pg_stat_database)."""
+        out = run(["psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(self.replica_port), "-U", "postgres", "-d", "postgres",
+                   "-c", f"SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '{DATABASE}'"]).stdout
+        return int(out.strip() or 0)
 
     # -- poolers ------------------------------------------------------------------------------
 
@@ -173,8 +199,9 @@ log_disconnections = off
                 os.chmod(path, 0o600)
         return cert, key
 
-    def pooler_config(self, name, port, auth_type, threads=None, tls=False):
-        """The same settings for both poolers; only the port and the log file differ."""
+    def pooler_config(self, name, port, auth_type, threads=None, tls=False, replica_port=None):
+        """The same settings for both poolers; only the port and the log file differ (and, for the
+        read/write split, Sluice's `replicas=`)."""
         logdir = os.path.join(self.work, "log")
         os.makedirs(logdir, exist_ok=True)
         os.chown(logdir, self.postgres_uid, self.postgres_gid)
@@ -187,7 +214,7 @@ log_disconnections = off
             extra += f"client_tls_sslmode = require\nclient_tls_cert_file = {cert}\nclient_tls_key_file = {key}\n"
         with open(path, "w") as f:
             f.write(f"""[databases]
-{DATABASE} = host=127.0.0.1 port={self.pg_port} dbname={DATABASE}
+{DATABASE} = host=127.0.0.1 port={self.pg_port} dbname={DATABASE}{f" replicas=127.0.0.1:{replica_port}" if replica_port else ""}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -248,10 +275,20 @@ logfile = {logdir}/{name}.log
         log(f"poolers up ({auth_type}): Sluice pid {self.sluice.pid} :{self.sluice_port}, "
             f"PgBouncer pid {self.pgbouncer.pid} :{self.pgbouncer_port}")
 
+    def start_split_poolers(self):
+        """Sluice and PgBouncer in front of the primary, and a Sluice splitting reads to the replica."""
+        self.start_poolers("trust")
+        self.split_port = free_port()
+        conf = self.pooler_config("sluice-split", self.split_port, "trust", replica_port=self.replica_port)
+        out = open(os.path.join(self.work, "log", "sluice-split.out"), "a")
+        self.sluice_split = subprocess.Popen([self.args.sluice, conf], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(("sluice-split", self.sluice_split))
+        wait_for_port(self.split_port, self.sluice_split)
+
     def stop_poolers(self):
         for name, process in self.processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)   # both exit at once on SIGTERM
+                process.send_signal(signal.SIGTERM)   # no client is left: both exit at once
         for name, process in self.processes:
             try:
                 process.wait(timeout=10)
@@ -280,6 +317,8 @@ logfile = {logdir}/{name}.log
             return self.sluice_tls_port, self.sluice_tls.pid
         if name == "PgBouncer TLS":
             return self.pgbouncer_port, self.pgbouncer.pid
+        if name == SPLIT:
+            return self.split_port, self.sluice_split.pid
         return self.pg_port, None
 
     # -- one pgbench round --------------------------------------------------------------------
@@ -633,6 +672,34 @@ def write_report(args, details, results, path_md, path_png):
                   f"**{ratio(a['cpu_us_per_tx'], c['cpu_us_per_tx'])}** |")
         w("")
 
+    if results.get("split"):
+        w("## Read/write split with one replica")
+        w("")
+        w("pgbench -S (reads only) through a Sluice with `replicas=` naming a streaming replica on the same machine,")
+        w("against Sluice and PgBouncer in front of the primary alone. \"on replica\" is the share of the round's")
+        w("transactions the replica's pg_stat_database counted. Both servers share the two cores with pgbench and")
+        w("the poolers, so spreading reads buys no CPU here; what this shows is what routing costs per transaction.")
+        w("")
+        w("| clients | target | tps | p99 latency ms | CPU µs/tx (user) | on replica |")
+        w("|---:|---|---:|---:|---:|---:|")
+        for key, case in results["split"].items():
+            clients = key.split("/")[1]
+            summaries = {t: summarize(case.get(t, [])) for t in SPLIT_TARGETS}
+            for target, s in summaries.items():
+                if "error" in s:
+                    w(f"| {clients} | {target} | n/a: {s['error']} | | | |")
+                    continue
+                share = median([r.get("replica_share", 0) for r in case.get(target, []) if "error" not in r])
+                w(f"| {clients} | {target} | {fmt(s['tps'])} | {fmt(s['p99_ms'], 3)} | "
+                  f"{s['cpu_us_per_tx']:.1f} ({s['user_us_per_tx']:.1f}) | {share:.0%} |")
+            a, b, c = summaries[SPLIT], summaries["Sluice"], summaries["PgBouncer"]
+            if not any("error" in s for s in (a, b, c)):
+                w(f"| {clients} | **split / Sluice** | {ratio(a['tps'], b['tps'])} | {ratio(a['p99_ms'], b['p99_ms'])} | "
+                  f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** | |")
+                w(f"| {clients} | **split / PgBouncer** | {ratio(a['tps'], c['tps'])} | {ratio(a['p99_ms'], c['p99_ms'])} | "
+                  f"**{ratio(a['cpu_us_per_tx'], c['cpu_us_per_tx'])}** | |")
+        w("")
+
     w("## Not measured (yet)")
     w("")
     for note in results.get("not_measured", []):
@@ -710,7 +777,7 @@ def main():
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--modes", default="simple,extended,prepared")
     parser.add_argument("--clients", default="16,64,256")
-    parser.add_argument("--skip", default="", help="comma list of: throughput,storm,idle,threads,tls")
+    parser.add_argument("--skip", default="", help="comma list of: throughput,storm,idle,threads,tls,split")
     parser.add_argument("--micro", action="store_true", help="also run Benchmarks/run-micro and include its output")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs, configs)")
     parser.add_argument("--output", help="results file stem (default Benchmarks/results/<date>-<machine>)")
@@ -733,7 +800,7 @@ def main():
     stem = args.output or os.path.join(args.root, "Benchmarks", "results",
                                        f"{now.strftime('%Y-%m-%d')}-{details['host']}")
     os.makedirs(os.path.dirname(stem), exist_ok=True)
-    results = {"details": details, "throughput": {}, "storm": {}, "idle": {}, "threads": {}, "tls": {}, "notes": [], "not_measured": [],
+    results = {"details": details, "throughput": {}, "storm": {}, "idle": {}, "threads": {}, "tls": {}, "split": {}, "notes": [], "not_measured": [],
                "args": {k: v for k, v in vars(args).items()}}
 
     bench = Bench(args)
@@ -818,6 +885,24 @@ def main():
                         else:
                             log(f"tls {clients} {target} round {round_index + 1}: {r['tps']:.0f} tps, "
                                 f"{r.get('cpu_us_per_tx', 0):.1f} µs/tx")
+        if "split" not in skip:
+            bench.start_replica()
+            bench.start_split_poolers()
+            for clients in [c for c in args.clients if c == 64] or args.clients[:1]:
+                case = results["split"].setdefault(f"simple/{clients}", {})
+                for round_index in range(args.rounds):
+                    rotated = SPLIT_TARGETS[round_index % 3:] + SPLIT_TARGETS[:round_index % 3]
+                    for target in rotated:
+                        before = bench.replica_transactions()
+                        r = bench.pgbench(target, "simple", clients, args.seconds)
+                        if "transactions" in r:
+                            r["replica_share"] = (bench.replica_transactions() - before) / r["transactions"]
+                        case.setdefault(target, []).append(r)
+                        if "error" in r:
+                            log(f"split {clients} {target} round {round_index + 1}: ERROR {r['error']}")
+                        else:
+                            log(f"split {clients} {target} round {round_index + 1}: {r['tps']:.0f} tps, "
+                                f"{r.get('cpu_us_per_tx', 0):.1f} µs/tx, {r['replica_share']:.0%} on the replica")
     except KeyboardInterrupt:
         log("interrupted")
         bench.cleanup()
@@ -826,7 +911,6 @@ def main():
         bench.cleanup()
 
     results["not_measured"] += [
-        "Read/write split with one replica: this runner starts no replica yet.",
         "Direct-to-PostgreSQL SCRAM storm: pg_hba is trust here, so a direct row would not be comparable.",
     ]
     details["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
