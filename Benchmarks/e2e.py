@@ -647,6 +647,23 @@ def write_report(args, details, results, path_md, path_png):
                   f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** |")
         w("")
 
+    def comparison_rows(label, case, targets, comparisons, extra_column=None):
+        """One case's rows: each target's medians, then a ratio row for each (name, first, second)."""
+        summaries = {t: summarize(case.get(t, [])) for t in targets}
+        tail = " |" if extra_column else ""
+        for target, s in summaries.items():
+            if "error" in s:
+                w(f"| {label} | {target} | n/a: {s['error']} | | |{tail}")
+                continue
+            extra = f" {extra_column(target)} |" if extra_column else ""
+            w(f"| {label} | {target} | {fmt(s['tps'])} | {fmt(s['p99_ms'], 3)} | "
+              f"{s['cpu_us_per_tx']:.1f} ({s['user_us_per_tx']:.1f}) |{extra}")
+        for name, first, second in comparisons:
+            a, b = summaries[first], summaries[second]
+            if "error" not in a and "error" not in b:
+                w(f"| {label} | **{name}** | {ratio(a['tps'], b['tps'])} | {ratio(a['p99_ms'], b['p99_ms'])} | "
+                  f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** |{tail}")
+
     if results.get("tls"):
         w("## TLS against plaintext")
         w("")
@@ -656,20 +673,8 @@ def write_report(args, details, results, path_md, path_png):
         w("| clients | target | tps | p99 latency ms | CPU µs/tx (user) |")
         w("|---:|---|---:|---:|---:|")
         for key, case in results["tls"].items():
-            clients = key.split("/")[1]
-            summaries = {t: summarize(case.get(t, [])) for t in TLS_TARGETS}
-            for target, s in summaries.items():
-                if "error" in s:
-                    w(f"| {clients} | {target} | n/a: {s['error']} | | |")
-                else:
-                    w(f"| {clients} | {target} | {fmt(s['tps'])} | {fmt(s['p99_ms'], 3)} | "
-                      f"{s['cpu_us_per_tx']:.1f} ({s['user_us_per_tx']:.1f}) |")
-            a, b, c = summaries["Sluice TLS"], summaries["Sluice"], summaries["PgBouncer TLS"]
-            if not any("error" in s for s in (a, b, c)):
-                w(f"| {clients} | **Sluice TLS / plaintext** | {ratio(a['tps'], b['tps'])} | {ratio(a['p99_ms'], b['p99_ms'])} | "
-                  f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** |")
-                w(f"| {clients} | **Sluice TLS / PgBouncer TLS** | {ratio(a['tps'], c['tps'])} | {ratio(a['p99_ms'], c['p99_ms'])} | "
-                  f"**{ratio(a['cpu_us_per_tx'], c['cpu_us_per_tx'])}** |")
+            comparison_rows(key.split("/")[1], case, TLS_TARGETS, [("Sluice TLS / plaintext", "Sluice TLS", "Sluice"),
+                                                                  ("Sluice TLS / PgBouncer TLS", "Sluice TLS", "PgBouncer TLS")])
         w("")
 
     if results.get("split"):
@@ -683,21 +688,11 @@ def write_report(args, details, results, path_md, path_png):
         w("| clients | target | tps | p99 latency ms | CPU µs/tx (user) | on replica |")
         w("|---:|---|---:|---:|---:|---:|")
         for key, case in results["split"].items():
-            clients = key.split("/")[1]
-            summaries = {t: summarize(case.get(t, [])) for t in SPLIT_TARGETS}
-            for target, s in summaries.items():
-                if "error" in s:
-                    w(f"| {clients} | {target} | n/a: {s['error']} | | | |")
-                    continue
-                share = median([r.get("replica_share", 0) for r in case.get(target, []) if "error" not in r])
-                w(f"| {clients} | {target} | {fmt(s['tps'])} | {fmt(s['p99_ms'], 3)} | "
-                  f"{s['cpu_us_per_tx']:.1f} ({s['user_us_per_tx']:.1f}) | {share:.0%} |")
-            a, b, c = summaries[SPLIT], summaries["Sluice"], summaries["PgBouncer"]
-            if not any("error" in s for s in (a, b, c)):
-                w(f"| {clients} | **split / Sluice** | {ratio(a['tps'], b['tps'])} | {ratio(a['p99_ms'], b['p99_ms'])} | "
-                  f"**{ratio(a['cpu_us_per_tx'], b['cpu_us_per_tx'])}** | |")
-                w(f"| {clients} | **split / PgBouncer** | {ratio(a['tps'], c['tps'])} | {ratio(a['p99_ms'], c['p99_ms'])} | "
-                  f"**{ratio(a['cpu_us_per_tx'], c['cpu_us_per_tx'])}** | |")
+            def on_replica(target, case=case):
+                return f"{median([r.get('replica_share', 0) for r in case.get(target, []) if 'error' not in r]):.0%}"
+            comparison_rows(key.split("/")[1], case, SPLIT_TARGETS, [("split / Sluice", SPLIT, "Sluice"),
+                                                                    ("split / PgBouncer", SPLIT, "PgBouncer")],
+                            extra_column=on_replica)
         w("")
 
     w("## Not measured (yet)")

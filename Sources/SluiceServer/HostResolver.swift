@@ -65,9 +65,10 @@ final class HostResolver: Sendable {
     }
 
     private func finish(_ host: String, _ answer: HostCache.Answer, ttl: Double) {
+        let now = MonotonicClock.now()
         let waiting = state.withLock { state in
-            state.cache.removeExpired(now: MonotonicClock.now())
-            state.cache.store(answer, for: host, until: MonotonicClock.now() + ttl)
+            state.cache.removeExpired(now: now)
+            state.cache.store(answer, for: host, until: now + ttl)
             return state.waiting.removeValue(forKey: host)
         }
         for worker in waiting?.workers ?? [] { waiting?.deliver(worker, answer) }
