@@ -44,15 +44,33 @@ public struct ReplicaSet: Sendable {
         replicas = Array(repeating: Replica(), count: replicaCount)
     }
 
+    /// Whether a replica may take reads, and if not, why.
+    public enum Condition: String, Sendable {
+        /// Polled, not banned, within `max_replica_lag`.
+        case ready
+        /// Refused a connection, failed or was promoted, and has not been polled since.
+        case banned
+        /// Not polled successfully yet.
+        case unpolled
+        /// Further behind than `max_replica_lag`.
+        case lagging
+    }
+
+    /// The condition of replica `host` at `now`.
+    public func condition(host: Int, now: Double, lagLimit: ReplicaLagLimit) -> Condition {
+        let replica = replicas[host - 1]
+        if replica.bannedUntil > now { return .banned }
+        if replica.replayed == nil { return .unpolled }
+        return isTooFarBehind(replica, lagLimit) ? .lagging : .ready
+    }
+
     /// The host for a read that must see `position` (0: nothing in particular), at `now`.
     public mutating func choose(seeing position: UInt64, now: Double, lagLimit: ReplicaLagLimit, roundRobin: Bool) -> Choice {
         var usable: [Int] = []
         var caughtUp: [Int] = []
-        for index in replicas.indices {
-            let replica = replicas[index]
-            guard let replayed = replica.replayed, replica.bannedUntil <= now, !isTooFarBehind(replica, lagLimit) else { continue }
+        for index in replicas.indices where condition(host: index + 1, now: now, lagLimit: lagLimit) == .ready {
             usable.append(index)
-            if replayed >= position { caughtUp.append(index) }
+            if let replayed = replicas[index].replayed, replayed >= position { caughtUp.append(index) }
         }
         guard !caughtUp.isEmpty else {
             if usable.isEmpty { readsOnPrimary += 1 }

@@ -55,6 +55,8 @@ enum AdminConfigRows {
             row("dns_hosts_file", { $0.dnsHostsFile ?? "" }),
             row("user", { $0.user ?? "" }, changeable: false),
             row("so_reuseport", { $0.soReuseport ? "1" : "0" }, changeable: false),
+            row("logfile", { $0.logfile ?? "" }),
+            row("pidfile", { $0.pidfile ?? "" }, changeable: false),
         ]
     }
 }

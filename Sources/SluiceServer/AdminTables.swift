@@ -87,38 +87,6 @@ struct AdminSnapshot {
 /// order, so that exporters and dashboards written for PgBouncer read them; Sluice's own come
 /// after them.
 enum AdminTables {
-    static func pools(_ pools: [PoolOverview], _ snapshot: AdminSnapshot, configuration: Configuration,
-                      replicaSets: [String: ReplicaSet]) -> ResultSet {
-        var table = ResultSet([
-            .init("database", .text), .init("user", .text), .init("cl_active", .int4), .init("cl_waiting", .int4),
-            .init("cl_active_cancel_req", .int4), .init("cl_waiting_cancel_req", .int4), .init("sv_active", .int4),
-            .init("sv_active_cancel", .int4), .init("sv_being_canceled", .int4), .init("sv_idle", .int4),
-            .init("sv_used", .int4), .init("sv_tested", .int4), .init("sv_login", .int4), .init("maxwait", .int4),
-            .init("maxwait_us", .int4), .init("pool_mode", .text),
-            .init("host", .text), .init("role", .text), .init("reads_routed", .int8), .init("replica_lag_bytes", .int8),
-        ])
-        for pool in pools {
-            let key = pool.key
-            let clients = snapshot.clients.filter { $0.poolKey == key }
-            let waiting = clients.filter { $0.state == "waiting" }
-            let longestWait = waiting.map(\.stateSeconds).max() ?? 0
-            let entry = configuration.database(named: key.database)
-            let address = entry?.address(ofHost: key.host)
-            let replicaSet = replicaSets[key.database]
-            let reads = key.host > 0 ? replicaSet.map { String($0.replicas[key.host - 1].readsRouted) } : nil
-            let lag = key.host > 0 ? replicaSet?.lagBytes(host: key.host).map(String.init) : nil
-            table.append([
-                key.database, key.user,
-                String(clients.count - waiting.count), String(waiting.count),
-                "0", "0", String(pool.active), "0", "0", String(pool.idle), "0", "0", String(pool.opening),
-                String(Int(longestWait)), String(Int((longestWait - longestWait.rounded(.down)) * 1_000_000)),
-                (entry.map { configuration.poolMode(database: $0, user: key.user) } ?? configuration.settings.poolMode).rawValue,
-                address.map { "\($0.host ?? "/tmp"):\($0.port)" }, key.host == 0 ? "primary" : "replica", reads, lag,
-            ])
-        }
-        return table
-    }
-
     /// SHOW CLIENTS and SHOW SERVERS share PgBouncer's columns.
     static let connectionColumns: [ResultSet.Column] = [
             .init("type", .text), .init("user", .text), .init("database", .text), .init("state", .text),
@@ -224,7 +192,7 @@ enum AdminTables {
                       dns: (names: Int, lookups: Int, pending: Int)) -> ResultSet {
         var table = ResultSet([.init("list", .text), .init("items", .int4)])
         let counts: [(String, Int)] = [
-            ("databases", configuration.databases.count), ("users", configuration.users.count), ("pools", pools.count),
+            ("databases", configuration.databases.count), ("users", configuration.users.count), ("pools", pools.filter { $0.key.host == 0 }.count),
             ("free_clients", 0), ("used_clients", snapshot.clients.count), ("login_clients", snapshot.clients.filter { $0.state == "login" }.count),
             ("free_servers", 0), ("used_servers", snapshot.servers.count), ("dns_names", dns.names), ("dns_zones", 0),
             ("dns_queries", dns.lookups), ("dns_pending", dns.pending),

@@ -68,13 +68,26 @@ public final class LogSink: Sendable {
 
     /// Opens `path` for appending, or uses stderr when `path` is nil.
     public init(path: String?) throws {
-        guard let path else {
-            descriptor = Guarded(2)
-            return
+        descriptor = Guarded(try Self.open(path))
+    }
+
+    /// Writes to `path` from now on (nil: stderr), reopened even when it is the same path: after
+    /// logrotate moved the file away, SIGHUP starts a new one. Throws, keeping the old, when
+    /// `path` cannot be opened.
+    func reopen(_ path: String?) throws {
+        let fd = try Self.open(path)
+        let old = descriptor.withLock { current in
+            defer { current = fd }
+            return current
         }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        if old != 2 { close(old) }
+    }
+
+    private static func open(_ path: String?) throws -> Int32 {
+        guard let path else { return 2 }
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw LogSinkError(path: path, code: errno) }
-        descriptor = Guarded(fd)
+        return fd
     }
 
     func write(_ line: String) {

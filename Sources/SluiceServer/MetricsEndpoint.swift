@@ -10,19 +10,24 @@ final class MetricsEndpoint {
     private var listener: Listener?
     private var requests: [ObjectIdentifier: MetricsRequest] = [:]
 
-    init(worker: Worker, host: String, port: Int) throws {
+    /// Serves on `fd`, a listening socket of `address`.
+    init(worker: Worker, fd: Int32, address: String) throws {
         self.worker = worker
-        let fd = try Socket.listenTCP(host: host, port: port)
-        listener = try Listener(fd: fd, address: "\(host):\(port)", loop: worker.loop, onAccept: { [unowned self] fd, _ in
+        listener = try Listener(fd: fd, address: address, loop: worker.loop, onAccept: { [unowned self] fd, _ in
             accept(fd)
         }, onError: { [unowned worker] error in
             worker.logger.error("metrics_listen accept failed: \(error)")
         })
     }
 
-    func stop() {
+    /// Accepts no more requests; those already accepted are answered.
+    func stopListening() {
         listener?.close()
         listener = nil
+    }
+
+    func stop() {
+        stopListening()
         for request in requests.values { request.connection.close() }
         requests = [:]
     }

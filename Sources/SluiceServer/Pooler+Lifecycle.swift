@@ -41,14 +41,15 @@ extension Pooler {
             return failed("\(error)")
         }
         let restartOnly = restartOnlyChanges(from: running.settings, to: fresh.settings)
-        if !restartOnly.isEmpty {
-            logger.warning("reload: \(restartOnly.joined(separator: ", ")) take effect only after a restart")
-            keepRestartOnlySettings(of: running.settings, in: &fresh.settings)
-        }
+        keepRestartOnlySettings(of: running.settings, in: &fresh.settings)
         do {
             try install(fresh, replacing: running)
         } catch {
-            return failed("TLS: \(error)")
+            return failed("\(error)")
+        }
+        // Into the log file as reopened.
+        if !restartOnly.isEmpty {
+            logger.warning("reload: a restart is needed to change \(restartOnly.joined(separator: ", "))")
         }
         logger.info("configuration reloaded")
         return nil
@@ -70,16 +71,23 @@ extension Pooler {
         do {
             try install(fresh, replacing: running)
         } catch {
-            throw SettingChangeError(message: "TLS: \(error)")
+            throw SettingChangeError(message: "\(error)")
         }
         logger.info("SET \(key) = \(value)")
     }
 
     /// Hands `fresh` to every worker, with TLS contexts made from it; pools take its limits, and
-    /// servers of databases whose connection settings changed are closed once released.
-    /// Throws, changing nothing, when the TLS files cannot be used.
+    /// servers of databases whose connection settings changed are closed once released. The
+    /// log file is opened again. Throws, changing nothing, when the TLS files or the log file
+    /// cannot be used.
     private func install(_ fresh: Configuration, replacing running: Configuration) throws {
-        let tls = try TLSContexts(fresh.settings)
+        let tls: TLSContexts
+        do {
+            tls = try TLSContexts(fresh.settings)
+        } catch {
+            throw StartError("TLS: \(error)")
+        }
+        try logSink?.reopen(fresh.settings.logfile)
         for worker in workers {
             main.onWorker(worker.index) { [fresh] worker in
                 worker.configuration = fresh
@@ -95,6 +103,11 @@ extension Pooler {
             }
         }
         main.applyPoolLimits()
+        // Routing forgets the replicas it knew at their old addresses.
+        for database in Array(main.replicaWatches.keys) {
+            if let old = running.database(named: database), let new = fresh.database(named: database), old.opensServersLike(new) { continue }
+            main.restartSplit(of: database)
+        }
     }
 
     /// The running values of what a reload cannot change, so the configuration Sluice reports
@@ -109,6 +122,7 @@ extension Pooler {
         fresh.trackExtraParameters = running.trackExtraParameters
         fresh.user = running.user
         fresh.soReuseport = running.soReuseport
+        fresh.pidfile = running.pidfile
     }
 
     private func restartOnlyChanges(from old: Settings, to new: Settings) -> [String] {
@@ -122,6 +136,7 @@ extension Pooler {
         if old.packetBufferSize != new.packetBufferSize { names.append("pkt_buf") }
         if old.user != new.user { names.append("user") }
         if old.soReuseport != new.soReuseport { names.append("so_reuseport") }
+        if old.pidfile != new.pidfile { names.append("pidfile") }
         return names
     }
 
@@ -136,6 +151,8 @@ extension Pooler {
         logger.notice("\(cause): shutting down \(how)")
         for listener in listeners { listener.close() }
         listeners = []
+        // Scrapes go to a successor started with -R, not to this process as it drains.
+        main.metrics?.stopListening()
         for worker in workers {
             main.onWorker(worker.index) { $0.beginStopping(mode) }
         }

@@ -44,10 +44,17 @@ public final class Pooler: @unchecked Sendable {
     /// false so Ctrl-C ends everything at once.
     public var interruptFinishesTransactions = true
 
-    /// - Parameter reloadConfiguration: reads the configuration again on SIGHUP.
-    public init(configuration: Configuration, logger: Logger,
+    /// Where `logger` writes, when it is to follow `logfile` as reloads change it.
+    let logSink: LogSink?
+
+    /// - Parameters:
+    ///   - logSink: where `logger` writes; reopened on every RELOAD and SIGHUP (for log rotation)
+    ///     and when SET changes logfile.
+    ///   - reloadConfiguration: reads the configuration again on SIGHUP.
+    public init(configuration: Configuration, logger: Logger, logSink: LogSink? = nil,
                 reloadConfiguration: @escaping @Sendable () throws -> Configuration) throws {
         self.logger = logger
+        self.logSink = logSink
         self.reloadConfiguration = reloadConfiguration
         trackedParameters = TrackedParameters(extra: configuration.settings.trackExtraParameters)
         shared = Guarded(SharedState())
@@ -97,7 +104,8 @@ public final class Pooler: @unchecked Sendable {
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
                 throw StartError("metrics_listen must be host:port, not \"\(address)\"")
             }
-            main.metrics = try MetricsEndpoint(worker: main, host: String(address[..<colon]), port: port)
+            let fd = try listenTCP(host: String(address[..<colon]), port: port, reusePort: settings.soReuseport, retryingFor: waitingForPort)
+            main.metrics = try MetricsEndpoint(worker: main, fd: fd, address: address)
             logger.info("serving metrics on http://\(address)/metrics")
         }
         for worker in workers { worker.scheduleJanitor() }

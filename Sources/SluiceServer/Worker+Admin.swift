@@ -122,6 +122,9 @@ extension Worker {
                 table.append([host, String(Int(secondsLeft.rounded(.up))), addresses.joined(separator: ",")])
             }
             answer(table.encoded(tag: "SHOW"))
+        case "REPLICAS":
+            let (pools, replicas) = pooler.shared.withLock { ($0.pools.overview, $0.replicaSets) }
+            answer(AdminTables.replicas(pools, configuration: configuration, replicaSets: replicas, now: MonotonicClock.now()).encoded(tag: "SHOW"))
         case "STATE":
             answer(AdminTables.state(stopping: shutdownMode != nil, paused: pausedAll || !pausedDatabases.isEmpty).encoded(tag: "SHOW"))
         case "STATS", "STATS_TOTALS", "STATS_AVERAGES":
@@ -146,7 +149,7 @@ extension Worker {
             }
         default:
             answer(ErrorFields(severity: "ERROR", code: SQLState.syntaxError,
-                               message: "SHOW \(subject) is not one of: POOLS, STATS, STATS_TOTALS, STATS_AVERAGES, CLIENTS, SERVERS, DATABASES, USERS, CONFIG, LISTS, STATE, VERSION, DNS_HOSTS").encoded())
+                               message: "SHOW \(subject) is not one of: POOLS, STATS, STATS_TOTALS, STATS_AVERAGES, CLIENTS, SERVERS, DATABASES, USERS, CONFIG, LISTS, STATE, VERSION, DNS_HOSTS, REPLICAS").encoded())
         }
     }
 

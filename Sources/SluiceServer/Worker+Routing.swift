@@ -13,6 +13,25 @@ extension Worker {
     /// replicas, and the watch of the database's servers.
     func setUpSplit(_ client: ClientConnection, entry: DatabaseEntry, key: PoolKey, limits: PoolLimits) {
         client.split = SplitRouting(database: key.database, replicasOnly: entry.replicasOnly, readYourWrites: entry.readYourWrites)
+        prepareSplit(of: key, entry: entry, limits: limits)
+    }
+
+    /// After a reload changed how `database`'s servers are reached (its replicas, say): what
+    /// was known of the old ones is forgotten and their watch stopped, and a new watch starts
+    /// on the hosts as configured now, so that no read goes to a replica before it was polled
+    /// there. Until then reads use the primary. Runs on the first worker.
+    func restartSplit(of database: String) {
+        replicaWatches.removeValue(forKey: database)?.stop()
+        let keys = pooler.shared.withLock { shared in
+            shared.replicaSets[database] = nil
+            return shared.pools.keys.filter { $0.database == database && $0.host == 0 }
+        }
+        guard let entry = configuration.database(named: database), entry.splitsReadsAndWrites else { return }
+        for key in keys { prepareSplit(of: key, entry: entry, limits: limits(for: entry, user: key.user)) }
+    }
+
+    /// The replicas' pools of `key`, and the database's `ReplicaSet` and watch if it has none.
+    private func prepareSplit(of key: PoolKey, entry: DatabaseEntry, limits: PoolLimits) {
         let replicaCount = entry.replicas.count
         let (actions, isNew) = pooler.shared.withLock { shared in
             var actions: [PoolManager.Action] = []

@@ -20,6 +20,23 @@ extension Worker {
         return chosen.count
     }
 
+    /// Closes this worker's servers of `database` (nil: of all) that are still connecting,
+    /// logging in or running connect_query, so that none joins the pool afterwards. Their
+    /// pools count them as failed openings, opening no replacement.
+    private func closeOpeningServers(of database: String?) {
+        let candidates = servers.values.filter { server in
+            server.watcher == nil && (database.map { server.poolKey.database == $0 } ?? true)
+        }
+        let opening = pooler.shared.withLock { shared in
+            candidates.filter { server in
+                guard !shared.pools.isPooled(server.id) else { return false }
+                _ = shared.pools.openFailed(in: server.poolKey)
+                return true
+            }
+        }
+        for server in opening { servers.removeValue(forKey: server.id)?.close() }
+    }
+
     /// KILL: every worker holds new transactions of `database` (nil: of all) as PAUSE does,
     /// disconnects its clients and closes its servers.
     func kill(_ database: String?, answer: @escaping ([UInt8]) -> Void) {
@@ -31,6 +48,7 @@ extension Worker {
             }
             for client in clients { client.reject(killed) }
             worker.closeServers(of: database) { _ in true }
+            worker.closeOpeningServers(of: database)
             return clients.count
         }) { [unowned self] counts in
             logger.notice("KILL \(database ?? "(all)"): \(counts.reduce(0, +)) clients disconnected; new transactions wait for RESUME")

@@ -21,10 +21,25 @@ enum PidFile {
         guard fputs(text, file) >= 0 else { throw WriteError(path: path) }
     }
 
-    /// The process the file names, if it still runs (and is not this one).
+    /// The Sluice the file names, if it still runs (and is not this one). A pid that now
+    /// belongs to another program (reused after a crash left the file behind) does not count.
     static func runningProcess(named path: String) -> pid_t? {
-        guard let pid = read(path), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM else { return nil }
+        guard let pid = read(path), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM, isSluice(pid) else { return nil }
         return pid
+    }
+
+    /// Whether `pid` runs a program of Sluice's name, or of this process's own (an install that
+    /// renamed the binary, to replace PgBouncer's, say).
+    private static func isSluice(_ pid: pid_t) -> Bool {
+        guard let name = programName(of: "\(pid)") else { return false }
+        return name == "sluice" || name == programName(of: "self")
+    }
+
+    /// The kernel's name for the program a process runs (`/proc/PID/comm`).
+    private static func programName(of process: String) -> String? {
+        guard let file = fopen("/proc/\(process)/comm", "r") else { return nil }
+        defer { fclose(file) }
+        return line(of: file)
     }
 
     static func remove(_ path: String) {
@@ -34,10 +49,14 @@ enum PidFile {
     private static func read(_ path: String) -> pid_t? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 32)
+        return line(of: file).flatMap { pid_t($0.filter { !$0.isWhitespace }) }
+    }
+
+    /// The file's first line, without its line end.
+    private static func line(of file: UnsafeMutablePointer<FILE>) -> String? {
+        var buffer = [CChar](repeating: 0, count: 64)
         guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return pid_t(text.filter { !$0.isWhitespace })
+        return String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -48,7 +48,7 @@ func runPooler(_ options: CommandLineOptions.Run) throws {
     let logger = Logger(label: "sluice")
     for warning in warnings { logger.warning("\(warning)") }
 
-    let pooler = try Pooler(configuration: configuration, logger: logger) {
+    let pooler = try Pooler(configuration: configuration, logger: logger, logSink: sink) {
         let (fresh, warnings) = try ConfigurationLoader.load(path: path)
         for warning in warnings { logger.warning("\(warning)") }
         return fresh

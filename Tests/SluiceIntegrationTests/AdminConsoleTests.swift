@@ -23,30 +23,6 @@ extension IntegrationTests {
             try sluice.login(user: user, database: "pgbouncer", password: password)
         }
 
-        /// The rows of a SHOW as dictionaries by column name.
-        func show(_ console: RawClient, _ what: String) throws -> [[String: String]] {
-            console.send(FrontendMessage.query("SHOW \(what)"))
-            var names: [String] = []
-            var rows: [[String: String]] = []
-            while let (type, body) = try console.readMessage() {
-                if type == BackendMessageType.rowDescription {
-                    var reader = MessageReader(body)
-                    let count = Int(reader.int16() ?? 0)
-                    for _ in 0..<count {
-                        names.append(reader.cString() ?? "")
-                        _ = reader.bytes(count: 18)
-                    }
-                }
-                if type == BackendMessageType.dataRow {
-                    let values = BackendMessage.decodeDataRow(body)
-                    rows.append(Dictionary(uniqueKeysWithValues: zip(names, values.map { $0 ?? "" })))
-                }
-                if type == BackendMessageType.errorResponse { throw HarnessError("SHOW \(what): \(ErrorFields(body: body)?.message ?? "")") }
-                if type == BackendMessageType.readyForQuery { break }
-            }
-            return rows
-        }
-
         @Test func showReflectsKnownTraffic() throws {
             let sluice = try sluice()
             let busy = try sluice.login(password: password)
@@ -54,32 +30,32 @@ extension IntegrationTests {
             #expect(try busy.query("BEGIN").error == nil)
             #expect(try idle.query("SELECT 1").rows == [["1"]])
             let admin = try console(sluice)
-            let pools = try show(admin, "POOLS").filter { $0["database"] == "app" }
+            let pools = try showRows(admin, "POOLS").filter { $0["database"] == "app" }
             #expect(pools.count == 1)
             #expect(pools.first?["user"] == "app")
             #expect(pools.first?["cl_active"] == "2" && pools.first?["cl_waiting"] == "0", "\(pools)")
             #expect(pools.first?["sv_active"] == "1" && pools.first?["sv_idle"] == "1", "\(pools)")
             #expect(pools.first?["pool_mode"] == "transaction" && pools.first?["role"] == "primary")
-            let clients = try show(admin, "CLIENTS").filter { $0["database"] == "app" }
+            let clients = try showRows(admin, "CLIENTS").filter { $0["database"] == "app" }
             #expect(clients.map { $0["state"] ?? "" }.sorted() == ["active", "idle"], "\(clients)")
             let linked = clients.first { $0["state"] == "active" }
-            let servers = try show(admin, "SERVERS")
+            let servers = try showRows(admin, "SERVERS")
             let linkedServer = servers.first { $0["ptr"] == linked?["link"] }
             #expect(linkedServer?["state"] == "active" && linkedServer?["link"] == linked?["ptr"], "\(servers)")
             #expect(servers.filter { $0["database"] == "app" }.count == 2)
-            #expect(try show(admin, "VERSION").first?["version"]?.hasPrefix("Sluice ") == true)
-            #expect(try show(admin, "CONFIG").first { $0["key"] == "default_pool_size" }?["value"] == "2")
-            #expect(try show(admin, "DATABASES").contains { $0["name"] == "*" } == false)
-            #expect(try show(admin, "LISTS").first { $0["list"] == "pools" }?["items"] == "1")
+            #expect(try showRows(admin, "VERSION").first?["version"]?.hasPrefix("Sluice ") == true)
+            #expect(try showRows(admin, "CONFIG").first { $0["key"] == "default_pool_size" }?["value"] == "2")
+            #expect(try showRows(admin, "DATABASES").contains { $0["name"] == "*" } == false)
+            #expect(try showRows(admin, "LISTS").first { $0["list"] == "pools" }?["items"] == "1")
             #expect(try busy.query("COMMIT").error == nil)
-            let after = try show(admin, "POOLS").first { $0["database"] == "app" }
+            let after = try showRows(admin, "POOLS").first { $0["database"] == "app" }
             #expect(after?["sv_active"] == "0" && after?["sv_idle"] == "2", "\(String(describing: after))")
         }
 
         @Test func onlyAdminUsersChangeAndOthersMayNotEnter() throws {
             let sluice = try sluice()
             let watcher = try console(sluice, user: "watcher", password: "watcher-secret")
-            #expect(try show(watcher, "POOLS").isEmpty)
+            #expect(try showRows(watcher, "POOLS").isEmpty)
             let reload = try watcher.query("RELOAD")
             #expect(reload.error?.code == "42501", "\(String(describing: reload.error))")
             let refused = try RawClient(port: sluice.port)
@@ -106,7 +82,7 @@ extension IntegrationTests {
             let sluice = try sluice()
             let victim = try sluice.login(password: password)
             let admin = try console(sluice)
-            let id = try show(admin, "CLIENTS").first { $0["database"] == "app" }?["ptr"] ?? ""
+            let id = try showRows(admin, "CLIENTS").first { $0["database"] == "app" }?["ptr"] ?? ""
             #expect(try admin.query("KILL_CLIENT \(id)").error == nil)
             let gone = try? victim.query("SELECT 1")
             #expect(gone?.error?.code == "57P01", "\(String(describing: gone))")
@@ -132,19 +108,6 @@ extension IntegrationTests {
         let cluster = Clusters.trust
         let password = Clusters.password
 
-        func scrape(_ port: Int, _ path: String = "/metrics") throws -> (status: String, body: String) {
-            let output = try ProcessRunner.run("python3", ["-c", """
-                import sys, urllib.request, urllib.error
-                try:
-                    r = urllib.request.urlopen("http://127.0.0.1:\(port)\(path)", timeout=10)
-                    print(r.status); print(r.read().decode())
-                except urllib.error.HTTPError as e:
-                    print(e.code)
-                """])
-            let lines = output.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(lines.first ?? ""), lines.count > 1 ? String(lines[1]) : "")
-        }
-
         func value(_ body: String, _ metric: String) -> Double? {
             body.split(separator: "\n").first { $0.hasPrefix(metric + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
         }
@@ -161,7 +124,7 @@ extension IntegrationTests {
             #expect(run.status == 0, "\(run.stderr)")
             let processed = Tools.pgbenchFigure(run.stdout, "number of transactions actually processed:") ?? 0
             #expect(processed == 900)
-            let (status, body) = try scrape(metricsPort)
+            let (status, body) = try scrapeMetrics(metricsPort)
             #expect(status == "200")
             // pgbench's own transactions, plus the one each client's login check sends.
             let transactions = value(body, "sluice_transactions_total{database=\"app\"}") ?? 0
@@ -170,7 +133,7 @@ extension IntegrationTests {
             // Six clients, and pgbench's own first connection.
             #expect(value(body, "sluice_logins_total{database=\"app\"}") == 7)
             #expect(body.contains("sluice_pool_servers_idle{database=\"app\",user=\"app\",host=\"primary\"}"), "\(body)")
-            #expect(try scrape(metricsPort, "/other").status == "404")
+            #expect(try scrapeMetrics(metricsPort, "/other").status == "404")
             // The console's totals agree.
             let admin = try sluice.login(user: "admin", database: "pgbouncer", password: "admin-secret")
             let totals = try admin.query("SHOW STATS_TOTALS")
@@ -193,7 +156,7 @@ extension IntegrationTests {
             #expect(try client.query("SELECT * FROM no_such_table").error?.code == "42P01")
             #expect(try client.query("SELECT 3").error == nil)
             #expect(try client.query("SELECT pg_sleep(5)").error?.code == "57014")
-            let (_, body) = try scrape(metricsPort)
+            let (_, body) = try scrapeMetrics(metricsPort)
             #expect(value(body, "sluice_errors_total{database=\"app\",class=\"22\"}") == 2, "\(body)")
             #expect(value(body, "sluice_errors_total{database=\"app\",class=\"42\"}") == 1)
             #expect(value(body, "sluice_errors_total{database=\"app\",class=\"57\"}") == 1)
@@ -212,7 +175,7 @@ extension IntegrationTests.AdminConsoleTests {
         let admin = try console(sluice)
         admin.send(FrontendMessage.query("PAUSE"))
         usleep(300_000)
-        #expect(try show(try console(sluice), "STATE").first { $0["key"] == "paused" }?["value"] == "yes")
+        #expect(try showRows(try console(sluice), "STATE").first { $0["key"] == "paused" }?["value"] == "yes")
         // PAUSE has not answered: the transaction still runs. It may finish.
         #expect(try inFlight.query("SELECT 1").rows == [["1"]])
         #expect(try inFlight.query("COMMIT").error == nil)

@@ -45,6 +45,29 @@ extension IntegrationTests.AdminConsoleTests {
         #expect(try admin.query("KILL_CLIENT nobody").error?.code == "42704")
     }
 
+    /// KILL also closes a server still opening (here in its connect_query): it never joins the
+    /// pool to sit there idle after the KILL.
+    @Test func killClosesServersStillOpening() throws {
+        let marker = "SELECT pg_sleep(1.5) -- kill while opening"
+        let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "default_pool_size": "2",
+                                                                      "admin_users": "admin"],
+                                        userlist: [("app", password), ("admin", "admin-secret")],
+                                        databases: "app = host=127.0.0.1 port=\(cluster.port) connect_query='\(marker)'")
+        func opening() throws -> Int {
+            Int(try cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'app' AND query = '\(marker)'")) ?? -1
+        }
+        let holder = try sluice.login(password: password)
+        #expect(try holder.query("BEGIN").error == nil)
+        let waiter = try sluice.login(password: password)
+        waiter.send(FrontendMessage.query("SELECT 1"))
+        #expect(try eventually(within: 5) { try opening() == 1 }, "a second server runs its connect_query")
+        let admin = try console(sluice)
+        #expect(try admin.query("KILL app").error == nil)
+        #expect(try waiter.readMessage().flatMap { ErrorFields(body: $0.body) }?.code == "57P01")
+        #expect(try eventually(within: 5) { try opening() == 0 }, "the opening server was closed, not pooled")
+        #expect(try showRows(admin, "SERVERS").filter { $0["database"] == "app" }.isEmpty)
+    }
+
     /// DISABLE refuses new logins to a database while its clients carry on; ENABLE lets them in.
     @Test func disableRefusesNewLoginsUntilEnable() throws {
         let sluice = try sluice()
@@ -76,7 +99,7 @@ extension IntegrationTests.AdminConsoleTests {
         let admin = try console(sluice)
         #expect(try admin.query("RECONNECT app").error == nil)
         #expect(try eventually(within: 3) { try Clusters.backendCount(cluster) == 1 }, "the idle server closed at once")
-        #expect(try show(admin, "SERVERS").map { $0["close_needed"] } == ["1"], "the busy one waits to close")
+        #expect(try showRows(admin, "SERVERS").map { $0["close_needed"] } == ["1"], "the busy one waits to close")
         admin.send(FrontendMessage.query("WAIT_CLOSE app"))
         usleep(300_000)
         #expect(try busy.query("SELECT 5").rows == [["5"]], "the transaction goes on meanwhile")
@@ -94,9 +117,9 @@ extension IntegrationTests.AdminConsoleTests {
         let sluice = try sluice()
         let admin = try console(sluice)
         #expect(try admin.query("SET default_pool_size = 7").error == nil)
-        #expect(try show(admin, "CONFIG").first { $0["key"] == "default_pool_size" }?["value"] == "7")
+        #expect(try showRows(admin, "CONFIG").first { $0["key"] == "default_pool_size" }?["value"] == "7")
         #expect(try admin.query("SET query_timeout TO '3'").error == nil)
-        #expect(try show(admin, "CONFIG").first { $0["key"] == "query_timeout" }?["value"] == "3")
+        #expect(try showRows(admin, "CONFIG").first { $0["key"] == "query_timeout" }?["value"] == "3")
         let restart = try admin.query("SET listen_port = 7000").error
         #expect(restart?.code == "22023")
         #expect(restart?.message.contains("restart") == true, "\(restart?.message ?? "")")
@@ -158,7 +181,7 @@ extension IntegrationTests.AdminConsoleTests {
             #expect(try admin.query(command).error?.code == "42704", "\(command)")
         }
         #expect(try admin.query("DISABLE app").error == nil)
-        #expect(try show(admin, "DATABASES").first { $0["name"] == "app" }?["disabled"] == "1")
+        #expect(try showRows(admin, "DATABASES").first { $0["name"] == "app" }?["disabled"] == "1")
         try "[databases]\nthis is not a configuration\n".write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
         let failed = try admin.query("RELOAD").error
         #expect(failed?.code == "F0000")

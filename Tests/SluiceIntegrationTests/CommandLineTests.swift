@@ -55,8 +55,10 @@ extension IntegrationTests {
         @Test(arguments: ["1", "0"])
         func onlineRestartTakesOverListeningWhileTheOldServesItsClients(reusePort: String) throws {
             let pidfile = "/tmp/sluice-takeover-\(getpid())-\(reusePort).pid"
-            let old = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "pidfile": pidfile, "so_reuseport": reusePort],
-                                         userlist: [("app", password)])
+            let metricsPort = try FreePort.find()
+            let old = try SluiceInstance(cluster: cluster, settings: [
+                "pool_mode": "transaction", "pidfile": pidfile, "so_reuseport": reusePort, "metrics_listen": "127.0.0.1:\(metricsPort)",
+            ], userlist: [("app", password)])
             defer { unlink(pidfile) }
             let staying = try old.login(password: password)
             #expect(try staying.query("SELECT 1").rows == [["1"]])
@@ -72,6 +74,7 @@ extension IntegrationTests {
             #expect(old.process.isRunning)
             let arriving = try old.login(password: password)
             #expect(try arriving.query("SELECT 3").rows == [["3"]], "a new client gets in")
+            #expect(try scrapeMetrics(metricsPort).status == "200", "the successor serves /metrics on the same address")
 
             staying.hangUp()
             #expect(eventually(within: 5) { !old.process.isRunning }, "the old process ends when its last client leaves")
@@ -80,6 +83,17 @@ extension IntegrationTests {
             #expect(try old.login(password: password).query("SELECT 5").rows == [["5"]], "the successor serves new clients")
             #expect(FileManager.default.fileExists(atPath: "\(old.directory)/.s.PGSQL.\(old.port)"), "the old left the socket file alone")
             #expect(pid(in: pidfile) == new.processIdentifier, "and the pid file")
+        }
+
+        @Test func aPidFileNamingAnotherProgramIsStale() throws {
+            let pidfile = "/tmp/sluice-stale-\(getpid()).pid"
+            // This test process runs, and is no Sluice: as after a crash, when the pid was reused.
+            try "\(getpid())\n".write(toFile: pidfile, atomically: true, encoding: .utf8)
+            defer { unlink(pidfile) }
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "pidfile": pidfile],
+                                            userlist: [("app", password)])
+            #expect(try sluice.login(password: password).query("SELECT 7").rows == [["7"]])
+            #expect(eventually(within: 5) { pid(in: pidfile) == sluice.process.processIdentifier }, "the file now names the new Sluice")
         }
 
         @Test func userSwitchDropsRootOnceListening() throws {

@@ -60,6 +60,29 @@ extension IntegrationTests {
             #expect(log.contains("database app: "), "the routing counters are logged: \(log)")
         }
 
+        /// SHOW POOLS keeps PgBouncer's one row per database and user, with the replica's
+        /// servers and reads folded in; SHOW REPLICAS has the replica's own row.
+        @Test func theConsoleShowsOneRowPerPoolAndOnePerReplica() throws {
+            let sluice = try sluice(["admin_users": "app"])
+            let client = try sluice.login(password: password)
+            try waitForReplica(client)
+            #expect(try client.query("INSERT INTO split_items (note) VALUES ('console')").error == nil)
+            for _ in 1...3 { #expect(try readsOnReplica(client)) }
+            let admin = try sluice.login(database: "pgbouncer", password: password)
+            let pools = try showRows(admin, "POOLS").filter { $0["database"] == "app" }
+            #expect(pools.count == 1, "\(pools)")
+            let pool = try #require(pools.first)
+            #expect(pool["user"] == "app" && pool["role"] == "split" && pool["host"] == "127.0.0.1:\(primary.port)", "\(pool)")
+            #expect(pool["sv_idle"] == "2" && pool["sv_active"] == "0", "a primary and a replica server: \(pool)")
+            #expect(Int(pool["reads_routed"] ?? "") ?? 0 >= 3, "\(pool)")
+            let replicas = try showRows(admin, "REPLICAS")
+            #expect(replicas.count == 1, "\(replicas)")
+            let row = try #require(replicas.first)
+            #expect(row["database"] == "app" && row["host"] == "127.0.0.1:\(replica.port)" && row["role"] == "replica1", "\(row)")
+            #expect(row["state"] == "ready" && row["sv_idle"] == "1" && row["reads_routed"] == pool["reads_routed"], "\(row)")
+            #expect(row["lag_bytes"].flatMap { Int($0) } != nil && row["bans"] == "0" && row["outstanding"] == "0", "\(row)")
+        }
+
         func boundRows(_ client: RawClient, _ statement: String) throws -> [String] {
             client.send(ExtendedProtocol.bind(statement: statement) + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             var rows: [String] = []
@@ -127,6 +150,27 @@ extension IntegrationTests {
             try replica.restart()
             restarted = true
             #expect(try eventually(within: 15) { try readsOnReplica(client) }, "\(sluice.log())")
+        }
+
+        /// A RELOAD that changes `replicas=` forgets the old replica: its servers and its watch
+        /// close, and reads use the primary until a replica at the new address is polled.
+        @Test func reloadingOtherReplicasForgetsTheOldOnes() throws {
+            let sluice = try sluice(["admin_users": "admin"])
+            let client = try sluice.login(password: password)
+            try waitForReplica(client)
+            let original = try String(contentsOfFile: sluice.configPath, encoding: .utf8)
+            let replicaAddress = "replicas=127.0.0.1:\(replica.port)"
+            // The primary as the only "replica": never in recovery, so it gets no reads as one.
+            try original.replacingOccurrences(of: replicaAddress, with: "replicas=127.0.0.1:\(primary.port)")
+                .write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+            sluice.signal(SIGHUP)
+            #expect(eventually(within: 3) { sluice.log().contains("configuration reloaded") })
+            #expect(try eventually(within: 5) { try Clusters.backendCount(replica) == 0 }, "the old replica's servers and watch closed")
+            for _ in 0..<10 { #expect(try readsOnReplica(client) == false) }
+
+            try original.write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+            sluice.signal(SIGHUP)
+            try waitForReplica(client)
         }
 
         /// The replica alias sends every transaction to a replica, even one that writes (which

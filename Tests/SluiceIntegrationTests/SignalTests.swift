@@ -88,5 +88,21 @@ extension IntegrationTests {
             #expect(try client.query("SELECT 8").rows == [["8"]])
             #expect(try sluice.login(password: password).query("SELECT 9").rows == [["9"]], "new clients still get in")
         }
+
+        /// Log rotation: after the file is moved away, SIGHUP starts a new one at the same path;
+        /// a pidfile change is refused until a restart, and says so.
+        @Test func reloadReopensTheLogFile() throws {
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction"], userlist: [("app", password)])
+            let rotated = sluice.logPath + ".1"
+            #expect(rename(sluice.logPath, rotated) == 0)
+            let config = try String(contentsOfFile: sluice.configPath, encoding: .utf8)
+            try (config + "pidfile = \(sluice.directory)/moved.pid\n").write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+            sluice.signal(SIGHUP)
+            #expect(eventually(within: 3) { sluice.log().contains("configuration reloaded") }, "a new log file at the configured path")
+            #expect(sluice.log().contains("reload: a restart is needed to change pidfile"), "\(sluice.log())")
+            let old = (try? String(contentsOfFile: rotated, encoding: .utf8)) ?? ""
+            #expect(old.contains("started") && !old.contains("configuration reloaded"), "the rotated file got nothing more")
+            #expect(try sluice.login(password: password).query("SELECT 10").rows == [["10"]])
+        }
     }
 }
