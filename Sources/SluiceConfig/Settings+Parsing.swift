@@ -74,6 +74,11 @@ extension Settings {
         case "client_tls_ca_file": clientTLSCAFile = nonEmpty(value)
         case "client_tls_protocols": clientTLSProtocols = value
         case "client_tls_ciphers": clientTLSCiphers = value
+        case "server_auth_methods":
+            guard let methods = ServerAuthMethods(parsing: value) else {
+                throw InvalidValue(expected: "any, or a list of none, password, md5 and scram-sha-256 (each may start with !)")
+            }
+            serverAuthMethods = methods
         case "server_tls_sslmode": serverTLSSSLMode = try Values.choice(value, among: TLSModeNames.all)
         case "server_tls_key_file": serverTLSKeyFile = nonEmpty(value)
         case "server_tls_cert_file": serverTLSCertFile = nonEmpty(value)

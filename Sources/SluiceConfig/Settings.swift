@@ -136,6 +136,8 @@ public struct Settings: Sendable, Equatable {
     public var clientTLSCAFile: String?
     public var clientTLSProtocols: String = "secure"
     public var clientTLSCiphers: String = "default"
+    /// The authentication PostgreSQL may ask of Sluice (`server_auth_methods`, ours).
+    public var serverAuthMethods: ServerAuthMethods = .any
     public var serverTLSSSLMode: String = "prefer"
     public var serverTLSKeyFile: String?
     public var serverTLSCertFile: String?

@@ -42,6 +42,7 @@ enum AdminConfigRows {
             row("stats_users", { $0.statsUsers.sorted().joined(separator: ",") }),
             row("client_tls_sslmode", { $0.clientTLSSSLMode }),
             row("server_tls_sslmode", { $0.serverTLSSSLMode }),
+            row("server_auth_methods", { $0.serverAuthMethods.description }),
             row("threads", { String($0.threads) }, changeable: false),
             row("metrics_listen", { $0.metricsListen ?? "" }, changeable: false),
             row("track_extra_parameters", { $0.trackExtraParameters.joined(separator: ",") }, changeable: false),

@@ -136,7 +136,8 @@ extension Worker {
         if let value = entry.clientEncoding { extra.append(StartupParameter(name: "client_encoding", value: value)) }
         if let value = entry.dateStyle { extra.append(StartupParameter(name: "DateStyle", value: value)) }
         if let value = entry.timeZone { extra.append(StartupParameter(name: "TimeZone", value: value)) }
-        let login = ServerLogin(user: key.user, credential: credential(for: entry, user: key.user), nonce: Crypto.randomBytes(18))
+        let login = ServerLogin(user: key.user, credential: credential(for: entry, user: key.user), nonce: Crypto.randomBytes(18),
+                                allowedMethods: configuration.settings.serverAuthMethods)
         logger.debug("\(server.label) connecting")
         server.open(
             login: login,

@@ -38,8 +38,10 @@ import SluiceAuth
         let afterFinal = try login.feed(AuthenticationRequest.saslFinal(serverFinal).encoded)
         let afterOk = try login.feed(AuthenticationRequest.ok.encoded)
         guard afterFinal.isEmpty else {
-            // AuthenticationOk must not stand in for a server signature that failed to verify.
-            #expect(afterOk.count == 1)
+            // AuthenticationOk must not stand in for a server signature that failed to verify:
+            // once failed, the login reads nothing more.
+            #expect(afterOk == [])
+            #expect(login.isFinished)
             return (result, afterFinal)
         }
         #expect(afterOk == [])
@@ -86,7 +88,7 @@ import SluiceAuth
         let clientKey = expectedClientKey(password: "pencil", salt: salt)
         var server = ScramServer(secret: .verifier(verifier), serverNonce: bytes("servernonce"))
         let outcome = try run(.scramKeys(clientKey: clientKey, serverKey: [UInt8](repeating: 1, count: 32)), server: &server)
-        #expect(outcome.afterFinal == [.failed(ErrorFields(code: "28000", message: "the server's SCRAM signature is invalid"))])
+        #expect(outcome.afterFinal == [.failed(ErrorFields(code: "28000", message: "the server's SCRAM signature is invalid: it does not know the password"))])
     }
 
     @Test func forgedServerSignatureIsRefused() throws {
@@ -97,7 +99,7 @@ import SluiceAuth
         _ = try login.feed(AuthenticationRequest.saslContinue(serverFirst).encoded)
         let forged = bytes("v=" + Base64.encode([UInt8](repeating: 0, count: 32)))
         #expect(try login.feed(AuthenticationRequest.saslFinal(forged).encoded)
-            == [.failed(ErrorFields(code: "28000", message: "the server's SCRAM signature is invalid"))])
+            == [.failed(ErrorFields(code: "28000", message: "the server's SCRAM signature is invalid: it does not know the password"))])
     }
 
     @Test func badServerFirstIsRefused() throws {
@@ -105,7 +107,7 @@ import SluiceAuth
         _ = try login.feed(offer.encoded)
         // A nonce that does not extend ours.
         #expect(try login.feed(AuthenticationRequest.saslContinue(bytes("r=othernonce,s=c2FsdA==,i=4096")).encoded)
-            == [.failed(ErrorFields(code: "28000", message: "SCRAM exchange with the server failed"))])
+            == [.failed(ErrorFields(code: "28000", message: "SCRAM exchange with the server failed: nonceMismatch"))])
     }
 
     @Test func saslWithoutSCRAMSHA256() throws {
@@ -118,9 +120,9 @@ import SluiceAuth
     @Test func saslStepsOutOfOrder() throws {
         var login = ServerLogin(user: "alice", credential: .password("pencil"), nonce: clientNonce)
         #expect(try login.feed(AuthenticationRequest.saslContinue(bytes("r=x,s=c2FsdA==,i=1")).encoded)
-            == [.failed(ErrorFields(code: "08P01", message: "unexpected SASL continue from server"))])
+            == [.failed(ErrorFields(code: "08P01", message: "server sent authentication request AuthenticationSASLContinue before authentication: login abandoned"))])
         var final = ServerLogin(user: "alice", credential: .password("pencil"), nonce: clientNonce)
         #expect(try final.feed(AuthenticationRequest.saslFinal(bytes("v=AAAA")).encoded)
-            == [.failed(ErrorFields(code: "08P01", message: "unexpected SASL final from server"))])
+            == [.failed(ErrorFields(code: "08P01", message: "server sent authentication request AuthenticationSASLFinal before authentication: login abandoned"))])
     }
 }

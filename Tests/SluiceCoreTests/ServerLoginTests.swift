@@ -112,14 +112,16 @@ import SluiceAuth
     func cleartextWithoutPassword(credential: ServerCredential) throws {
         var login = ServerLogin(user: "bob", credential: credential, nonce: nonce)
         #expect(try login.feed(AuthenticationRequest.cleartextPassword.encoded)
-            == [refused("the server asks for a password, and none is configured for user \"bob\"")])
+            == [refused("the server asks for a cleartext password, and no suitable secret is configured for user \"bob\"")])
     }
 
     @Test func passwordRequestedWithoutCredential() throws {
-        for request in [AuthenticationRequest.md5Password(salt: [1, 2, 3, 4]), .sasl(mechanisms: ["SCRAM-SHA-256"])] {
+        let requests = [(AuthenticationRequest.md5Password(salt: [1, 2, 3, 4]), "an md5 password"),
+                        (.sasl(mechanisms: ["SCRAM-SHA-256"]), "SCRAM-SHA-256 authentication")]
+        for (request, method) in requests {
             var login = ServerLogin(user: "bob", credential: .none, nonce: nonce)
             #expect(try login.feed(request.encoded)
-                == [refused("the server asks for a password, and none is configured for user \"bob\"")])
+                == [refused("the server asks for \(method), and no suitable secret is configured for user \"bob\"")])
         }
     }
 
@@ -133,7 +135,7 @@ import SluiceAuth
     @Test func malformedAuthenticationRequest() {
         var login = ServerLogin(user: "bob", credential: .password("pw"), nonce: nonce)
         #expect(login.receive(type: BackendMessageType.authentication, body: [0, 0, 0, 5, 1])
-            == [.failed(ErrorFields(code: "08P01", message: "unexpected authentication request from server"))])
+            == [.failed(ErrorFields(code: "08P01", message: "server sent an invalid authentication request before authentication: login abandoned"))])
     }
 
     @Test func unexpectedMessageType() {
