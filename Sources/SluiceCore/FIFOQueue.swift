@@ -26,6 +26,20 @@ struct FIFOQueue<Element: Equatable & Sendable>: Sendable {
         return element
     }
 
+    /// Removes the first `limit` elements equal to `element`, keeping the order of the rest.
+    mutating func remove(first limit: Int, of element: Element) {
+        var left = limit
+        var index = head
+        while left > 0, index < storage.count {
+            if storage[index] == element {
+                storage.remove(at: index)
+                left -= 1
+            } else {
+                index += 1
+            }
+        }
+    }
+
     /// Removes `element` wherever it waits (a client that gave up).
     mutating func remove(_ element: Element) {
         guard let index = storage[head...].firstIndex(of: element) else { return }

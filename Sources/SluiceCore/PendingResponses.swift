@@ -79,6 +79,12 @@ public struct PendingResponses: Sendable {
         }
     }
 
+    /// The server ignores the next `count` Syncs (sent during COPY FROM STDIN): they get no
+    /// ReadyForQuery.
+    public mutating func strikeSyncs(_ count: Int) {
+        if count > 0 { queue.remove(first: count, of: .sync) }
+    }
+
     /// The requests still waiting go to the server again, behind `first`.
     public mutating func resend(behind first: [Request]) {
         var requeued = FIFOQueue<Request>()

@@ -14,8 +14,9 @@ extension ClientConnection {
 
     /// How much of a client message the mapping needs to see; also notes what the server will
     /// answer for the messages passed through unseen.
-    /// `fitsWhole`: the message is short enough to read whole.
-    func statementDecision(_ type: UInt8, fitsWhole: Bool, server: ServerConnection) -> MessageStream.Decision {
+    /// `fitsWhole`: the message is short enough to read whole. `answered`: false for a Sync
+    /// the server ignores (during COPY FROM STDIN).
+    func statementDecision(_ type: UInt8, fitsWhole: Bool, answered: Bool, server: ServerConnection) -> MessageStream.Decision {
         switch type {
         case FrontendMessageType.parse, FrontendMessageType.describe, FrontendMessageType.close:
             return .whole
@@ -26,7 +27,7 @@ extension ClientConnection {
         case FrontendMessageType.execute:
             server.responses.sent(.plain)
         case FrontendMessageType.sync:
-            server.responses.sent(.sync)
+            if answered { server.responses.sent(.sync) }
         case FrontendMessageType.functionCall:
             server.responses.sent(.query)
         default:

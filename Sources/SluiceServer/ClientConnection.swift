@@ -200,9 +200,9 @@ final class ClientConnection: ConnectionDelegate {
         var received = 0
         let readsWhole = stream.maximumInspectedLength
         let outcome = stream.scan(input, decide: { type, length in
-            server.noteClientMessage(type)
+            let answered = server.noteClientMessage(type)
             if type == FrontendMessageType.terminate { return .whole }
-            return mapsStatements ? statementDecision(type, fitsWhole: length <= readsWhole, server: server) : .pass
+            return mapsStatements ? statementDecision(type, fitsWhole: length <= readsWhole, answered: answered, server: server) : .pass
         }, inspect: { type, body in
             guard type != FrontendMessageType.terminate else {
                 terminated = true

@@ -40,10 +40,8 @@ final class ServerConnection: ConnectionDelegate {
     var defaultValues: [String?] = []
     var backendKey = BackendKey(processID: 0, secretKey: 0)
     var transactionStatus = TransactionStatus.idle
-    /// Queries and Syncs sent whose ReadyForQuery has not come back yet.
-    var outstandingSyncs = 0
-    /// Extended-protocol messages sent since the last Sync: the server holds unfinished work.
-    var unsyncedExtendedMessages = false
+    /// What the server still owes its client: ReadyForQuerys, a Sync, COPY data.
+    var exchange = ServerExchange()
     /// True after a read that ended inside a message being forwarded to the client. Kept apart
     /// from `stream`, which callbacks must not read while a scan runs.
     private(set) var isMidMessage = false
@@ -179,21 +177,14 @@ final class ServerConnection: ConnectionDelegate {
     }
 
     /// Counts what the client sends, to know when the server has answered everything.
-    func noteClientMessage(_ type: UInt8) {
-        switch type {
-        case FrontendMessageType.query, FrontendMessageType.functionCall:
-            if outstandingSyncs == 0 { becameBusy() }
-            outstandingSyncs += 1
-        case FrontendMessageType.sync:
-            if outstandingSyncs == 0 { becameBusy() }
-            outstandingSyncs += 1
-            unsyncedExtendedMessages = false
-        case FrontendMessageType.parse, FrontendMessageType.bind, FrontendMessageType.describe,
-             FrontendMessageType.execute, FrontendMessageType.close, FrontendMessageType.flush:
-            unsyncedExtendedMessages = true
-        default:
-            break
+    /// Returns false for a Sync the server ignores (sent during COPY FROM STDIN).
+    @inline(__always)
+    func noteClientMessage(_ type: UInt8) -> Bool {
+        if exchange.awaitingReady == 0, type == FrontendMessageType.query || type == FrontendMessageType.sync
+            || type == FrontendMessageType.functionCall {
+            becameBusy()
         }
+        return exchange.clientSent(type)
     }
 
     private func becameBusy() {
@@ -204,8 +195,7 @@ final class ServerConnection: ConnectionDelegate {
     /// True when the server has answered everything and sits outside a transaction, with no
     /// message of its own half forwarded: what it sends next belongs to whoever gets it next.
     var isClean: Bool {
-        outstandingSyncs == 0 && !unsyncedExtendedMessages && transactionStatus == .idle && !isMidMessage
-            && responses.isEmpty
+        exchange.isSettled && transactionStatus == .idle && !isMidMessage && responses.isEmpty
     }
 
     /// Forwards PostgreSQL's replies, noting ReadyForQuery and ParameterStatus on the way, and
@@ -224,6 +214,10 @@ final class ServerConnection: ConnectionDelegate {
             }
             switch type {
             case BackendMessageType.readyForQuery, BackendMessageType.parameterStatus, BackendMessageType.errorResponse: return .whole
+            case BackendMessageType.copyInResponse:
+                let ignoredSyncs = self.exchange.serverStartedCopyIn()
+                if client.mapsStatements { self.responses.strikeSyncs(ignoredSyncs) }
+                return .pass
             default: return .pass
             }
         }, inspect: { type, body in
@@ -237,6 +231,7 @@ final class ServerConnection: ConnectionDelegate {
             } else if type == BackendMessageType.parameterStatus, let parameter = self.noteParameterStatus(body.bytes) {
                 client.remember(parameter)
             } else if type == BackendMessageType.errorResponse {
+                self.exchange.serverSentError()
                 client.counters?.errorSent(code: ErrorFields(body: body.bytes)?.code ?? SQLState.internalError)
             }
             guard let handling = self.pendingHandling else { return .forward }
@@ -303,16 +298,15 @@ final class ServerConnection: ConnectionDelegate {
     /// After a ReadyForQuery: a server that answered everything outside a transaction starts a
     /// pipeline that may be sent again; anything else cannot be.
     private func pipelineEnded() {
-        if outstandingSyncs == 0 && transactionStatus == .idle { staleRetry.restart() } else { staleRetry.stop() }
+        if exchange.awaitingReady == 0 && transactionStatus == .idle { staleRetry.restart() } else { staleRetry.stop() }
     }
 
     /// `counters`: the linked client's, which count the query and, when this ends one, the
     /// transaction.
     private func noteReadyForQuery(_ status: UInt8?, counting counters: TrafficCounters? = nil) {
         transactionStatus = status.flatMap(TransactionStatus.init(rawValue:)) ?? .failed
-        outstandingSyncs = max(0, outstandingSyncs - 1)
         counters?.queries += 1
-        guard outstandingSyncs == 0 else { return }
+        guard exchange.serverReady() else { return }
         let now = MonotonicClock.now()
         if let counters {
             counters.queryMicroseconds += Int((now - busySince) * 1_000_000)
