@@ -15,6 +15,22 @@ public final class PreparedStatement: Sendable, Equatable {
     public static func == (lhs: PreparedStatement, rhs: PreparedStatement) -> Bool { lhs === rhs }
 }
 
+/// The CommandComplete tags after which a session holds no prepared statements: DISCARD ALL
+/// and DEALLOCATE [PREPARE] ALL, however they were written (a leading comment, one statement
+/// of several, the extended protocol). Only a statement that ran has a tag: a DISCARD ALL that
+/// failed inside a transaction block leaves the statements in place, and so does Sluice.
+public enum StatementReset {
+    private static let tags: [[UInt8]] = [Array("DISCARD ALL\0".utf8), Array("DEALLOCATE ALL\0".utf8)]
+
+    /// Whether a CommandComplete body of `count` bytes, read through `byte`, is such a tag.
+    /// Looks at the first byte before anything else, so other tags cost one comparison.
+    @inline(__always)
+    public static func isReset(count: Int, byte: (Int) -> UInt8) -> Bool {
+        guard count > 0, byte(0) == UInt8(ascii: "D") else { return false }
+        return tags.contains { tag in tag.count == count && tag.indices.allSatisfy { tag[$0] == byte($0) } }
+    }
+}
+
 /// Every distinct definition clients have prepared, each with its statement. Bounded: past
 /// `limit` definitions it starts afresh (statements already handed out keep working; later
 /// clients of an old definition just get a new name for it).

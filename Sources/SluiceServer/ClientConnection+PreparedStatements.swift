@@ -23,7 +23,8 @@ extension ClientConnection {
         case FrontendMessageType.bind:
             return .prefix(Self.bindNamesPrefix)
         case FrontendMessageType.query:
-            return mapsSQLStatements && fitsWhole ? .whole : .prefix(Self.resetCommandPrefix)
+            if mapsSQLStatements && fitsWhole { return .whole }
+            server.responses.sent(.query)
         case FrontendMessageType.execute:
             server.responses.sent(.plain)
         case FrontendMessageType.sync:
@@ -50,13 +51,8 @@ extension ClientConnection {
             return type == FrontendMessageType.close ? close(name, server: server)
                 : describe(name, messageLength: 1 + 4 + body.length, server: server)
         case FrontendMessageType.query:
-            if mapsSQLStatements, let verdict = mapSQLStatement(body, server: server) { return verdict }
+            if let verdict = mapSQLStatement(body, server: server) { return verdict }
             server.responses.sent(.query)
-            if Self.isStatementReset(body) {
-                statements.removeAll()
-                sqlStatements.removeAll()
-                server.statements.removeAll()
-            }
             return .forward
         default:
             return passOn(server)
@@ -147,18 +143,12 @@ extension ClientConnection {
         return ExtendedQueryMessage.closeStatement(evicted.serverName)
     }
 
-    /// Enough of a Query to recognise DISCARD ALL and DEALLOCATE [PREPARE] ALL.
-    static let resetCommandPrefix = 64
-
-    /// True for a query that drops every prepared statement of the session. Looks at the first
-    /// letter in place, so other queries cost no copy.
-    static func isStatementReset(_ body: MessageBody) -> Bool {
-        var start = 0
-        while start < body.count, isWhitespace(body.byte(at: start)) { start += 1 }
-        guard start < body.count, body.byte(at: start) | 0x20 == UInt8(ascii: "d") else { return false }
-        let words = String(decoding: body.bytes.prefix { $0 != 0 && $0 != UInt8(ascii: ";") }, as: UTF8.self)
-            .lowercased().split(whereSeparator: { $0.asciiValue.map(isWhitespace) ?? false })
-        return words == ["discard", "all"] || words == ["deallocate", "all"] || words == ["deallocate", "prepare", "all"]
+    /// The server ran DISCARD ALL or DEALLOCATE ALL for this client (its CommandComplete
+    /// says so): neither the client's names nor Sluice's statements exist there any more.
+    func statementsDropped(on server: ServerConnection) {
+        statements.removeAll()
+        sqlStatements.removeAll()
+        server.statements.removeAll()
     }
 
     /// Sets names back after a Parse or Close that failed or that PostgreSQL skipped.

@@ -204,7 +204,7 @@ final class ServerConnection: ConnectionDelegate {
         var blocked = false
         var sent = 0
         var readyForQuery = false
-        let outcome = stream.scan(input, decide: { type, _ in
+        let outcome = stream.scan(input, decide: { type, length in
             if client.mapsStatements {
                 if self.staleRetry.isWatching {
                     if self.staleRetry.wantsWhole(type) { return .whole }
@@ -214,6 +214,9 @@ final class ServerConnection: ConnectionDelegate {
             }
             switch type {
             case BackendMessageType.readyForQuery, BackendMessageType.parameterStatus, BackendMessageType.errorResponse: return .whole
+            case BackendMessageType.commandComplete:
+                // Only a tag as long as DISCARD ALL's or DEALLOCATE ALL's is read.
+                return client.mapsStatements && (length == 16 || length == 19) ? .whole : .pass
             case BackendMessageType.copyInResponse:
                 let ignoredSyncs = self.exchange.serverStartedCopyIn()
                 if client.mapsStatements { self.responses.strikeSyncs(ignoredSyncs) }
@@ -230,6 +233,10 @@ final class ServerConnection: ConnectionDelegate {
                 if client.mapsStatements { self.pipelineEnded() }
             } else if type == BackendMessageType.parameterStatus, let parameter = self.noteParameterStatus(body.bytes) {
                 client.remember(parameter)
+            } else if type == BackendMessageType.commandComplete {
+                if client.mapsStatements, StatementReset.isReset(count: body.count, byte: body.byte(at:)) {
+                    client.statementsDropped(on: self)
+                }
             } else if type == BackendMessageType.errorResponse {
                 self.exchange.serverSentError()
                 client.counters?.errorSent(code: ErrorFields(body: body.bytes)?.code ?? SQLState.internalError)
@@ -371,6 +378,8 @@ final class ServerConnection: ConnectionDelegate {
                 state = .internalQuery(firstError: firstError ?? error, completion: completion)
             case BackendMessageType.dataRow:
                 internalRows?(BackendMessage.decodeDataRow(body))
+            case BackendMessageType.commandComplete:
+                if StatementReset.isReset(count: body.count, byte: { body[$0] }) { statements.removeAll() }
             case BackendMessageType.readyForQuery:
                 observe(type, body)
                 state = .idle

@@ -159,7 +159,6 @@ extension Worker {
         server.runInternal(resetQuery) { [unowned self, unowned server] error in
             guard !server.state.isClosed else { return }
             server.forgetUnreportedSettings()
-            server.statements.removeAll()
             if let error { logger.warning("\(server.label) server_reset_query failed: \(error.message)") }
             pools { $0.release(server.id, reusable: error == nil && server.transactionStatus == .idle && !server.closeNeeded, loop: index) }
         }

@@ -205,3 +205,13 @@ import PostgresWire
         #expect(responses.isEmpty)
     }
 }
+
+/// The CommandComplete tags that drop every prepared statement of a session.
+@Suite struct StatementResetTests {
+    @Test(arguments: [("DISCARD ALL", true), ("DEALLOCATE ALL", true), ("DEALLOCATE", false), ("DISCARD PLANS", false),
+                      ("SELECT 1000", false), ("DELETE 1", false), ("", false)])
+    func tags(tag: String, resets: Bool) {
+        let body = Array(tag.utf8) + [0]
+        #expect(StatementReset.isReset(count: body.count, byte: { body[$0] }) == resets)
+    }
+}

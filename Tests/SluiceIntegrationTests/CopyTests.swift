@@ -27,6 +27,11 @@ extension IntegrationTests {
             return writer.bytes
         }
 
+        /// Parse, Bind, Execute and Sync for `sql`, unnamed.
+        static func extended(_ sql: String) -> [UInt8] {
+            ExtendedProtocol.parse("", sql) + ExtendedProtocol.bind(statement: "") + ExtendedProtocol.execute() + ExtendedProtocol.sync
+        }
+
         static let copyDone: [UInt8] = [FrontendMessageType.copyDone, 0, 0, 0, 4]
 
         /// Reads up to ReadyForQuery; the message types seen, as letters, and the errors.
@@ -39,6 +44,16 @@ extension IntegrationTests {
                 if type == BackendMessageType.readyForQuery { break }
             }
             return (types, errors)
+        }
+
+        /// A client of a fresh one-server pool that sent the extended COPY FROM STDIN and got
+        /// CopyInResponse.
+        func copyingClient() throws -> (SluiceInstance, RawClient) {
+            let sluice = try sluice(preparedStatements: "200")
+            let client = try sluice.login(password: password)
+            client.send(Self.extended("COPY copied (n, note) FROM STDIN"))
+            #expect(try awaitCopyIn(client))
+            return (sluice, client)
         }
 
         /// Reads ParseComplete and BindComplete; true when CopyInResponse follows.
@@ -63,8 +78,7 @@ extension IntegrationTests {
         func extendedCopyInReturnsTheServer(preparedStatements: String) throws {
             let sluice = try sluice(preparedStatements: preparedStatements)
             let client = try sluice.login(password: password)
-            client.send(ExtendedProtocol.parse("", "COPY copied (n, note) FROM STDIN") + ExtendedProtocol.bind(statement: "")
-                + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            client.send(Self.extended("COPY copied (n, note) FROM STDIN"))
             #expect(try awaitCopyIn(client))
             client.send(Self.copyData("1\tone\n") + Self.copyData("2\ttwo\n") + Self.copyDone + ExtendedProtocol.sync)
             let rest = try readToReady(client)
@@ -77,19 +91,14 @@ extension IntegrationTests {
         @Test func extendedCopyInSentInOneGo() throws {
             let sluice = try sluice(preparedStatements: "200")
             let client = try sluice.login(password: password)
-            client.send(ExtendedProtocol.parse("", "COPY copied (n, note) FROM STDIN") + ExtendedProtocol.bind(statement: "")
-                + ExtendedProtocol.execute() + ExtendedProtocol.sync + Self.copyData("3\tthree\n") + Self.copyDone + ExtendedProtocol.sync)
+            client.send(Self.extended("COPY copied (n, note) FROM STDIN") + Self.copyData("3\tthree\n") + Self.copyDone + ExtendedProtocol.sync)
             let rest = try readToReady(client)
             #expect(rest.types.hasSuffix("GCZ") && rest.errors.isEmpty, "\(rest)")
             try nextClientIsServed(sluice)
         }
 
         @Test func extendedCopyFailReturnsTheServer() throws {
-            let sluice = try sluice(preparedStatements: "200")
-            let client = try sluice.login(password: password)
-            client.send(ExtendedProtocol.parse("", "COPY copied (n, note) FROM STDIN") + ExtendedProtocol.bind(statement: "")
-                + ExtendedProtocol.execute() + ExtendedProtocol.sync)
-            #expect(try awaitCopyIn(client))
+            let (sluice, client) = try copyingClient()
             client.send(Self.copyData("4\tfour\n") + FrontendMessage.copyFail("changed my mind") + ExtendedProtocol.sync)
             let rest = try readToReady(client)
             #expect(rest.errors == ["57014"], "\(rest)")
@@ -98,11 +107,7 @@ extension IntegrationTests {
 
         /// Bad data: PostgreSQL rejects it midway, skips to the Sync and drops the CopyDone.
         @Test func extendedCopyWithBadDataReturnsTheServer() throws {
-            let sluice = try sluice(preparedStatements: "200")
-            let client = try sluice.login(password: password)
-            client.send(ExtendedProtocol.parse("", "COPY copied (n, note) FROM STDIN") + ExtendedProtocol.bind(statement: "")
-                + ExtendedProtocol.execute() + ExtendedProtocol.sync)
-            #expect(try awaitCopyIn(client))
+            let (sluice, client) = try copyingClient()
             client.send(Self.copyData("not a number\tx\n") + Self.copyDone + ExtendedProtocol.sync)
             let rest = try readToReady(client)
             #expect(rest.errors == ["22P02"], "\(rest)")
@@ -112,8 +117,7 @@ extension IntegrationTests {
         @Test func extendedCopyOutReturnsTheServer() throws {
             let sluice = try sluice(preparedStatements: "200")
             let client = try sluice.login(password: password)
-            client.send(ExtendedProtocol.parse("", "COPY (SELECT 1 UNION ALL SELECT 2) TO STDOUT") + ExtendedProtocol.bind(statement: "")
-                + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            client.send(Self.extended("COPY (SELECT 1 UNION ALL SELECT 2) TO STDOUT"))
             let rest = try readToReady(client)
             #expect(rest.types.hasSuffix("HddcCZ") && rest.errors.isEmpty, "\(rest)")
             try nextClientIsServed(sluice)

@@ -136,17 +136,47 @@ extension IntegrationTests {
             #expect(try exchange(client, ExtendedProtocol.parse("again", "SELECT 1") + ExtendedProtocol.sync).types == "1Z")
         }
 
-        @Test func discardAllForgetsTheClientsStatements() throws {
+        /// DISCARD ALL or DEALLOCATE ALL in any form: Sluice follows PostgreSQL's
+        /// CommandComplete tag, not the text.
+        @Test(arguments: ["simple", "comment", "multi", "extended", "deallocate prepare"])
+        func discardAllForgetsTheClientsStatements(form: String) throws {
             let sluice = try sluice(["default_pool_size": "1"])
             let client = try sluice.login(password: password)
             #expect(try exchange(client, ExtendedProtocol.parse("kept", "SELECT 7") + ExtendedProtocol.sync).types == "1Z")
-            #expect(try client.query("DISCARD ALL").error == nil)
+            switch form {
+            case "simple": #expect(try client.query("DISCARD ALL").error == nil)
+            case "comment": #expect(try client.query("/* reset */ -- the session\n  discard   all").error == nil)
+            case "multi": #expect(try client.query("SELECT 1; DEALLOCATE ALL").error == nil)
+            case "deallocate prepare": #expect(try client.query("DEALLOCATE PREPARE ALL").error == nil)
+            default:
+                let reset = try exchange(client, ExtendedProtocol.parse("", "DISCARD ALL") + ExtendedProtocol.bind(statement: "")
+                    + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+                #expect(reset.types == "12CZ", "\(reset)")
+            }
+            // Another client on the same (only) server: Sluice knows the shared statement is
+            // gone from it, and prepares it again.
+            let other = try sluice.login(password: password)
+            #expect(try exchange(other, ExtendedProtocol.parse("mine", "SELECT 7") + ExtendedProtocol.sync).types == "1Z")
+            let theirs = try exchange(other, ExtendedProtocol.bind(statement: "mine") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(theirs.rows == ["7"], "\(theirs)")
             let gone = try exchange(client, ExtendedProtocol.describeStatement("kept") + ExtendedProtocol.sync)
             #expect(gone.errors.first?.code == "26000")
             // The server lost its statements too: preparing again goes to it and works.
             #expect(try exchange(client, ExtendedProtocol.parse("kept", "SELECT 7") + ExtendedProtocol.sync).types == "1Z")
             let run = try exchange(client, ExtendedProtocol.bind(statement: "kept") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
             #expect(run.rows == ["7"], "\(run)")
+        }
+
+        /// DISCARD ALL refused inside a transaction block drops nothing: the statement still runs.
+        @Test func aFailedDiscardAllKeepsTheStatements() throws {
+            let sluice = try sluice(["default_pool_size": "1"])
+            let client = try sluice.login(password: password)
+            #expect(try exchange(client, ExtendedProtocol.parse("kept", "SELECT 8") + ExtendedProtocol.sync).types == "1Z")
+            #expect(try client.query("BEGIN").error == nil)
+            #expect(try client.query("DISCARD ALL").error?.code == "25001")
+            #expect(try client.query("ROLLBACK").error == nil)
+            let run = try exchange(client, ExtendedProtocol.bind(statement: "kept") + ExtendedProtocol.execute() + ExtendedProtocol.sync)
+            #expect(run.rows == ["8"], "\(run)")
         }
 
         @Test func theLeastRecentlyUsedStatementMakesRoom() throws {
