@@ -30,9 +30,11 @@ public struct ServerExchange: Sendable {
         var count: Int
     }
 
-    /// Entries not yet answered, oldest first, from `head` on (the slots before it are spent).
-    private var runs: [Run] = []
-    private var head = 0
+    /// The oldest entries not yet answered, kept inline: usually the only ones (one Query, or
+    /// one pipeline of Syncs), so the common transaction touches no array.
+    private var oldest = Run(entry: .sync, count: 0)
+    /// The entries after `oldest`, in order; empty unless COPY or a mixed pipeline is under way.
+    private var later: [Run] = []
     /// Queries and Syncs whose ReadyForQuery has not come.
     public private(set) var awaitingReady = 0
     /// Extended-protocol messages went since the last Sync the server will act on.
@@ -83,13 +85,14 @@ public struct ServerExchange: Sendable {
     /// Syncs after it up to the client's end of data are struck out; returns how many, so that
     /// what else counts requests (`PendingResponses`) can strike them too.
     public mutating func serverStartedCopyIn() -> Int {
-        guard head < runs.count else { return 0 }
-        let extended = runs[head].entry == .sync
+        guard oldest.count > 0 else { return 0 }
+        var runs = [oldest] + later
+        let extended = runs[0].entry == .sync
         // The COPY's own request stays owed when it is a Query; with the extended protocol it
         // is the Sync after the Execute, which the server ignores like the others.
         var kept = extended ? 0 : 1
         var ignored = 0
-        var index = head
+        var index = 0
         while index < runs.count, runs[index].entry != .copyEnd {
             let count = runs[index].count
             if runs[index].entry == .sync {
@@ -112,7 +115,9 @@ public struct ServerExchange: Sendable {
             copyInExtended = extended
             if extended { unsynced = true }
         }
-        compact()
+        oldest = runs[0]
+        later = Array(runs.dropFirst().filter { $0.count > 0 })
+        dropSpent()
         return ignored
     }
 
@@ -132,47 +137,35 @@ public struct ServerExchange: Sendable {
         copyingIn = false
         guard awaitingReady > 0 else { return true }
         awaitingReady -= 1
-        while head < runs.count {
-            if runs[head].entry != .copyEnd && runs[head].count > 0 {
-                runs[head].count -= 1
-                break
-            }
-            head += 1
-        }
-        compact()
+        dropSpent()
+        oldest.count -= 1
+        if oldest.count == 0 { dropSpent() }
         return awaitingReady == 0
     }
 
-    /// Forgets everything owed: the server was reset or replaced.
-    public mutating func reset() {
-        runs.removeAll(keepingCapacity: true)
-        head = 0
-        awaitingReady = 0
-        unsynced = false
-        copyingIn = false
-    }
-
+    @inline(__always)
     private mutating func append(_ entry: Entry) {
         if entry != .copyEnd { awaitingReady += 1 }
-        if head < runs.count, runs[runs.count - 1].entry == entry, entry != .copyEnd {
-            runs[runs.count - 1].count += 1
+        if oldest.count == 0 {
+            oldest = Run(entry: entry, count: 1)
+        } else if later.isEmpty {
+            if oldest.entry == entry && entry != .copyEnd { oldest.count += 1 } else { later.append(Run(entry: entry, count: 1)) }
+        } else if later[later.count - 1].entry == entry && entry != .copyEnd {
+            later[later.count - 1].count += 1
         } else {
-            runs.append(Run(entry: entry, count: 1))
+            later.append(Run(entry: entry, count: 1))
         }
     }
 
-    /// Drops spent runs from the front; a copy end with nothing owed before it belongs to no
-    /// COPY that can still start, and goes too.
-    private mutating func compact() {
-        while head < runs.count, runs[head].count == 0 || runs[head].entry == .copyEnd && awaitingReady == 0 {
-            head += 1
-        }
-        if head == runs.count {
-            runs.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 32 {
-            runs.removeFirst(head)
-            head = 0
+    /// Moves the next run up while the oldest is spent, or is a copy end with nothing owed
+    /// before it (it belongs to no COPY that can still start).
+    private mutating func dropSpent() {
+        while oldest.count == 0 || oldest.entry == .copyEnd {
+            guard !later.isEmpty else {
+                oldest.count = 0
+                return
+            }
+            oldest = later.removeFirst()
         }
     }
 }

@@ -180,11 +180,10 @@ final class ServerConnection: ConnectionDelegate {
     /// Returns false for a Sync the server ignores (sent during COPY FROM STDIN).
     @inline(__always)
     func noteClientMessage(_ type: UInt8) -> Bool {
-        if exchange.awaitingReady == 0, type == FrontendMessageType.query || type == FrontendMessageType.sync
-            || type == FrontendMessageType.functionCall {
-            becameBusy()
-        }
-        return exchange.clientSent(type)
+        let wasAnswered = exchange.awaitingReady == 0
+        let answered = exchange.clientSent(type)
+        if wasAnswered && exchange.awaitingReady > 0 { becameBusy() }
+        return answered
     }
 
     private func becameBusy() {
