@@ -105,13 +105,14 @@ public struct PoolManager: Sendable {
     }
 
     /// Opening a server failed. When nothing else in the pool could serve them, the waiting
-    /// clients are returned so the caller can tell them why.
-    public mutating func openFailed(in key: PoolKey) -> (actions: [Action], abandoned: [ClientID]) {
+    /// clients are returned so the caller can tell them why, unless `keepingWaiters` (the
+    /// failure is expected to pass, and the openings returned are retried).
+    public mutating func openFailed(in key: PoolKey, keepingWaiters: Bool = false) -> (actions: [Action], abandoned: [ClientID]) {
         guard let index = poolIndices[key] else { return ([], []) }
         pools[index].opening -= 1
         count(key, by: -1)
         var abandoned: [ClientID] = []
-        if pools[index].activeCount == 0 && pools[index].idle.isEmpty && pools[index].opening == 0 {
+        if !keepingWaiters && pools[index].activeCount == 0 && pools[index].idle.isEmpty && pools[index].opening == 0 {
             abandoned = pools[index].waiting.removeAll()
         }
         return (openWhileNeeded(index) + openForOthers(sharing: index), abandoned)

@@ -107,6 +107,18 @@ public final class LocalCluster: Sendable {
         return result
     }
 
+    /// Stops the server as `pg_ctl stop -m mode` does (`fast`, `immediate`), keeping the
+    /// cluster to `startAgain`: an outage, as a restart or failover makes one.
+    public func stopServer(mode: String = "fast") throws {
+        try control.stop(mode: mode)
+    }
+
+    /// Starts the server stopped by `stopServer`, on the same port; returns once it accepts
+    /// connections.
+    public func startAgain() throws {
+        try control.start()
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`) and removes the directory. Idempotent; returns at once
     /// if another thread is already stopping this cluster.
     public func stop() {

@@ -24,6 +24,8 @@ public enum LocalClusterError: Error, CustomStringConvertible {
     case baseBackupFailed(stderr: String)
     /// `pg_ctl start` failed; `logTail` is the end of the server log.
     case serverDidNotStart(logTail: String)
+    /// `pg_ctl stop` failed; `stderr` is its error output.
+    case serverDidNotStop(stderr: String)
     /// SQL run through `LocalCluster.psql` failed; `stderr` is psql's error output.
     case sqlFailed(sql: String, stderr: String)
 
@@ -55,6 +57,8 @@ public enum LocalClusterError: Error, CustomStringConvertible {
             return "pg_basebackup failed:\n\(stderr)"
         case .serverDidNotStart(let logTail):
             return "PostgreSQL server did not start; end of its log:\n\(logTail)"
+        case .serverDidNotStop(let stderr):
+            return "pg_ctl stop failed:\n\(stderr)"
         case .sqlFailed(let sql, let stderr):
             return "SQL failed: \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))\nstatement(s):\n\(sql)"
         }

@@ -38,6 +38,13 @@ struct ServerControl: Sendable {
         }
     }
 
+    /// Stops the server with `pg_ctl stop -m mode`, leaving the cluster in place to start again.
+    func stop(mode: String) throws {
+        let output = try user.run(binaries.pgCtl, ["-D", dataDirectory, "-m", mode, "-w", "-t", "30", "stop"],
+                                  in: directory, timeout: 45)
+        guard output.status == 0 else { throw LocalClusterError.serverDidNotStop(stderr: output.stderr) }
+    }
+
     /// Stops the server if it runs: a fast shutdown (disconnects clients), then an immediate one, and
     /// as a last resort SIGKILL to the postmaster named in `postmaster.pid`.
     func stop() {

@@ -106,7 +106,7 @@ final class ServerConnection: ConnectionDelegate {
         // release of it for its whole life.
         if timeout > 0 {
             connectTimer = worker.loop.schedule(after: timeout) { [self] in
-                fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"))
+                fail(ErrorFields(code: SQLState.connectionFailure, message: "server connect timeout"), unreachable: true)
             }
         }
         guard !host.hasPrefix("/") else {
@@ -138,7 +138,7 @@ final class ServerConnection: ConnectionDelegate {
         do {
             connection = try make()
         } catch {
-            fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(error)"))
+            fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(error)"), unreachable: true)
             return
         }
         connection.delegate = self
@@ -173,7 +173,8 @@ final class ServerConnection: ConnectionDelegate {
 
     func connectionClosed(_ connection: Connection, reason: ConnectionCloseReason) {
         let cause = connection.securityError.map { "TLS: \($0)" } ?? "\(reason)"
-        fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(cause)"))
+        fail(ErrorFields(code: SQLState.connectionFailure, message: "server connection failed: \(cause)"),
+             unreachable: connection.securityError == nil)
     }
 
     /// Counts what the client sends, to know when the server has answered everything.
@@ -397,8 +398,9 @@ final class ServerConnection: ConnectionDelegate {
         }
     }
 
-    /// Closes the connection and tells whoever depends on it.
-    func fail(_ error: ErrorFields) {
+    /// Closes the connection and tells whoever depends on it. `unreachable`: the server could
+    /// not be connected to, or the connection broke (not a refusal, nor a TLS failure).
+    func fail(_ error: ErrorFields, unreachable: Bool = false) {
         let previous = state
         guard !previous.isClosed else { return }
         close()
@@ -409,7 +411,7 @@ final class ServerConnection: ConnectionDelegate {
         }
         switch previous {
         case .connecting, .requestingTLS, .securing, .loggingIn:
-            worker.serverOpenFailed(self, error: error)
+            worker.serverOpenFailed(self, error: error, unreachable: unreachable)
         case .linked(let client):
             worker.serverRemoved(self)
             client.reject(ErrorFields(code: SQLState.adminShutdown, message: "server connection closed unexpectedly", detail: error.message))

@@ -54,8 +54,11 @@ extension Worker {
             switch client.state {
             case .idle where settings.clientIdleTimeout > 0 && now - client.stateSince > settings.clientIdleTimeout:
                 client.reject(ErrorFields(code: SQLState.idleSessionTimeout, message: "client_idle_timeout"))
-            case .waiting where settings.queryWaitTimeout > 0 && now - client.stateSince > settings.queryWaitTimeout:
-                client.reject(ErrorFields(code: SQLState.protocolViolation, message: "query_wait_timeout"))
+            case .waiting(let key) where settings.queryWaitTimeout > 0 && now - client.stateSince > settings.queryWaitTimeout:
+                // While its pool cannot log in, the client learns why from the server's own error.
+                client.reject(loginBackoff.lastError(of: key).map {
+                    ErrorFields(code: $0.code, message: $0.message, detail: "no server could be logged in to within query_wait_timeout")
+                } ?? ErrorFields(code: SQLState.protocolViolation, message: "query_wait_timeout"))
             case .waiting(let key) where settings.reservePoolTimeout > 0 && now - client.stateSince > settings.reservePoolTimeout:
                 pools { $0.activateReserve(key) }
             default:

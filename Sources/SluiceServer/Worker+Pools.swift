@@ -167,6 +167,7 @@ extension Worker {
         }
         server.defaultValues = trackedParameters.values(from: defaults)
         logger.debug("\(server.label) logged in")
+        loginBackoff.succeeded(server.poolKey)
         guard let query = configuration.database(named: server.poolKey.database)?.connectQuery, !query.isEmpty else {
             pools { $0.opened(server.id, in: server.poolKey, loop: index) }
             return
@@ -180,19 +181,25 @@ extension Worker {
         }
     }
 
-    func serverOpenFailed(_ server: ServerConnection, error: ErrorFields) {
+    /// A server failed to open. The primary's pool tries again after `loginBackoff`'s wait:
+    /// soon, with its clients still waiting, when PostgreSQL is only down for the moment;
+    /// after server_login_retry, with the waiting clients told why, otherwise.
+    func serverOpenFailed(_ server: ServerConnection, error: ErrorFields, unreachable: Bool) {
         servers[server.id] = nil
         logger.warning("\(server.label) login failed: \(error.message)")
-        if server.poolKey.host > 0 {
-            let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: server.poolKey) }
-            replicaUnreachable(server.poolKey, abandoned: abandoned)
+        let key = server.poolKey
+        if key.host > 0 {
+            let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: key) }
+            replicaUnreachable(key, abandoned: abandoned)
             perform(actions)
             return
         }
-        let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: server.poolKey) }
+        let transient = LoginBackoff.isTransient(error, unreachable: unreachable)
+        let delay = loginBackoff.failed(key, error: error, unreachable: unreachable, cap: configuration.settings.serverLoginRetry)
+        let (actions, abandoned) = pooler.shared.withLock { $0.pools.openFailed(in: key, keepingWaiters: transient) }
         reject(abandoned, error)
         if abandoned.isEmpty && !actions.isEmpty {
-            loop.schedule(after: configuration.settings.serverLoginRetry) { [unowned self] in self.perform(actions) }
+            loop.schedule(after: delay) { [unowned self] in self.perform(actions) }
         } else {
             perform(actions)
         }

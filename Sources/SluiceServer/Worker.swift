@@ -32,6 +32,8 @@ final class Worker {
     var lastPeriod: (traffic: [String: TrafficCounters], seconds: Double)?
     /// Logins refused for a wrong password, an unknown user or an auth_hba_file rule.
     var loginFailures = 0
+    /// When each pool whose server logins fail tries again, and what the last failure said.
+    var loginBackoff = LoginBackoff()
     /// This worker's copy of what PAUSE holds (`Worker+Pause`), and the clients it holds.
     var pausedAll = false
     var pausedDatabases: Set<String> = []

@@ -130,6 +130,19 @@ import Testing
         #expect(pools.request(c(4), from: poolA) == [.open(poolA)])
     }
 
+    /// A transient failure (PostgreSQL restarting): the waiters stay, and the opening is
+    /// returned to be retried.
+    @Test func openFailedKeepingWaitersRetriesForThem() {
+        var pools = manager(size: 1)
+        _ = pools.request(c(1), from: poolA)
+        _ = pools.request(c(2), from: poolA)
+        let (actions, abandoned) = pools.openFailed(in: poolA, keepingWaiters: true)
+        #expect(actions == [.open(poolA)])
+        #expect(abandoned == [])
+        #expect(pools.waitingClients(in: poolA) == [c(1), c(2)])
+        #expect(pools.opened(s(1), in: poolA) == [.assign(s(1), to: c(1))])
+    }
+
     @Test func openFailedWhileAnotherIsOpeningRetries() {
         var pools = manager(size: 2)
         _ = pools.request(c(1), from: poolA)

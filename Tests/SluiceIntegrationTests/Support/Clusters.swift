@@ -45,6 +45,9 @@ enum Clusters {
         }
     }()
 
+    /// A trust cluster of the caller's own, to stop and start (stop it when done).
+    static func dedicated() -> LocalCluster { start(.trust) }
+
     /// Two servers on one port, at 127.0.0.1 and 127.0.0.2, for a host name that moves from
     /// the first to the second (as an RDS endpoint does at a failover).
     static let failoverPair: (first: LocalCluster, second: LocalCluster) = {

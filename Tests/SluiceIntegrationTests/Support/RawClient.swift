@@ -139,6 +139,11 @@ final class RawClient: @unchecked Sendable {
     /// closes the connection after an error (a FATAL one).
     func query(_ sql: String) throws -> QueryResult {
         send(FrontendMessage.query(sql))
+        return try readQueryResult()
+    }
+
+    /// Reads the answer to a Query already sent, as `query` does.
+    func readQueryResult() throws -> QueryResult {
         var result = QueryResult()
         while let (type, body) = try readMessage() {
             switch type {
