@@ -124,6 +124,9 @@ public enum Socket {
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
+    /// Ends the sending side: the peer reads what was sent, then end of file.
+    public static func shutdownWrite(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
     private static func writePlain(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> IOResult {
         while true {
             let result = Glibc.write(fd, bytes, count)

@@ -138,11 +138,13 @@ final class ClientConnection: ConnectionDelegate {
         if worker.configuration.settings.logPoolerErrors {
             logger.warning("\(label) closing because: \(error.message) (\(error.code))")
         }
-        finish(reason: error.message, logged: true)
+        finish(reason: error.message, logged: true, graceful: true)
     }
 
     /// Ends the client's life: returns or closes its server, stops waiting, closes the socket.
-    func finish(reason: String, logged: Bool = false) {
+    /// `graceful`: Sluice has just told the client why (`reject`); the socket closes only once
+    /// the client has read that, or after a second (see `Connection.closeGracefully`).
+    func finish(reason: String, logged: Bool = false, graceful: Bool = false) {
         let previous = state
         guard !(previous.isClosed) else { return }
         state = .closed
@@ -154,7 +156,7 @@ final class ClientConnection: ConnectionDelegate {
         }
         if let split { worker.releaseReplicaPlace(split) }
         if !worker.heldClients.isEmpty { worker.heldClients[id] = nil }
-        connection.close()
+        if graceful { connection.closeGracefully(within: 1) } else { connection.close() }
         worker.forget(self)
         if worker.configuration.settings.logDisconnections && !logged {
             logger.info("\(label) closing because: \(reason)")

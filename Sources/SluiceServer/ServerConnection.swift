@@ -414,6 +414,13 @@ final class ServerConnection: ConnectionDelegate {
             worker.serverOpenFailed(self, error: error, unreachable: unreachable)
         case .linked(let client):
             worker.serverRemoved(self)
+            guard !isMidMessage else {
+                // Part of a message went to the client: an error written after it would be read
+                // as the rest of that message. Only closing is safe.
+                logger.warning("\(client.label) closing because: server connection closed unexpectedly in the middle of a message")
+                client.finish(reason: "server connection closed unexpectedly", logged: true)
+                return
+            }
             client.reject(ErrorFields(code: SQLState.adminShutdown, message: "server connection closed unexpectedly", detail: error.message))
         case .internalQuery(_, let completion):
             worker.serverRemoved(self)

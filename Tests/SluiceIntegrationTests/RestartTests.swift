@@ -37,6 +37,39 @@ extension IntegrationTests {
             #expect(try before.query("SELECT 3").rows == [["3"]], "the client from before the restart carries on")
         }
 
+        /// PostgreSQL stops at once under clients that have sent more than Sluice has read
+        /// (queries queued behind a sleeping one, megabytes of them): each reads the error that
+        /// explains its disconnect and then end of file. Closing with their input unread would
+        /// reset the connections instead, which a client that is writing (libpq, pgbench) sees
+        /// as "connection reset" without the error.
+        @Test func everyDisconnectedClientReceivesItsErrorThenEndOfFile() throws {
+            let cluster = Clusters.dedicated()
+            defer { cluster.stop() }
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "session", "default_pool_size": "4"],
+                                            userlist: [("app", password)])
+            let clients = try (0..<4).map { _ in try sluice.login(password: password) }
+            for client in clients { client.send(FrontendMessage.query("SELECT pg_sleep(30)")) }
+            #expect(try eventually(within: 10) { try Clusters.backendCount(cluster) == 4 })
+            for client in clients {
+                #expect(client.sendUntilFull(FrontendMessage.query("SELECT 'queued behind the sleep'")) > 0)
+            }
+            try cluster.stopServer(mode: "immediate")
+            var outcomes: [String] = []
+            for client in clients {
+                var code = "-"
+                var end = "end of file"
+                do {
+                    while let (type, body) = try client.readMessage() {
+                        if type == BackendMessageType.errorResponse { code = ErrorFields(body: body)?.code ?? "?" }
+                    }
+                } catch {
+                    end = "\(error)"
+                }
+                outcomes.append("\(code) \(end)")
+            }
+            #expect(outcomes == Array(repeating: "57P01 end of file", count: 4), "\(outcomes)\n\(sluice.log())")
+        }
+
         @Test func whilePostgresStaysDownAWaitingClientGetsTheServersError() throws {
             let cluster = Clusters.dedicated()
             defer { cluster.stop() }

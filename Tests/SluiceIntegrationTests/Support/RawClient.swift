@@ -42,6 +42,23 @@ final class RawClient: @unchecked Sendable {
     /// Ends the connection without a Terminate, as a client that goes away does.
     func hangUp() { shutdown(fd, Int32(SHUT_RDWR)) }
 
+    /// Sends `message` over and over until the socket takes no more (the other side has stopped
+    /// reading and every buffer on the way is full); returns how many bytes went. The last
+    /// message may be cut short: for a connection that is not used normally afterwards.
+    @discardableResult
+    func sendUntilFull(_ message: [UInt8]) -> Int {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        defer { _ = fcntl(fd, F_SETFL, flags) }
+        let chunk = Array((0..<max(1, 65_536 / message.count)).map { _ in message }.joined())
+        var total = 0
+        while true {
+            let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else { return total }
+            total += written
+        }
+    }
+
     /// Sends a CancelRequest with `key` to `port` from another thread after `delay` seconds.
     static func cancel(_ key: BackendKey, port: Int, after delay: Double) {
         Thread {
