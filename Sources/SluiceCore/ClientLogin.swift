@@ -148,11 +148,16 @@ public struct ClientLogin {
 
     private mutating func startup(minor: UInt16, _ sent: [StartupParameter]) -> [Action] {
         var unrecognizedOptions: [String] = []
+        var fromOptions: [StartupParameter] = []
         for parameter in sent {
             let name = parameter.name.lowercased()
             switch name {
             case "user": user = parameter.value
             case "database": database = parameter.value
+            case "options":
+                let (settings, refusal) = settings(fromOptions: parameter.value)
+                if let refusal { return [refusal] }
+                fromOptions = settings
             case _ where name.hasPrefix("_pq_."): unrecognizedOptions.append(parameter.name)
             case _ where policy.ignoredStartupParameters.contains(name): continue
             default:
@@ -162,6 +167,10 @@ public struct ClientLogin {
                 parameters.removeAll { $0.name == canonical }
                 parameters.append(StartupParameter(name: canonical, value: parameter.value))
             }
+        }
+        // As in PostgreSQL, a parameter of the startup packet wins over the same one in options.
+        for parameter in fromOptions where !parameters.contains(where: { $0.name == parameter.name }) {
+            parameters.append(parameter)
         }
         guard isSecure || !policy.requiresTLS else {
             state = .finished
@@ -178,6 +187,30 @@ public struct ClientLogin {
             actions.append(.send(BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: unrecognizedOptions)))
         }
         return actions + challenge()
+    }
+
+    /// The tracked settings `options` sets (a later one of the same name winning); settings
+    /// Sluice does not track are refused unless ignore_startup_parameters names them (or
+    /// `options` itself), and arguments other than settings are refused: the refusal then
+    /// comes back instead.
+    private mutating func settings(fromOptions text: String) -> ([StartupParameter], refusal: Action?) {
+        let settings: [(name: String, value: String)]
+        do {
+            settings = try StartupOptions.settings(in: text)
+        } catch {
+            return ([], protocolViolation("unsupported options startup parameter: only '-c config=val' and '--config=val' are allowed"))
+        }
+        var parameters: [StartupParameter] = []
+        for (name, value) in settings {
+            guard let canonical = policy.trackedParameters.canonicalName(name) else {
+                let ignored = policy.ignoredStartupParameters
+                if ignored.contains(name.lowercased()) || ignored.contains("options") { continue }
+                return ([], protocolViolation("unsupported startup parameter in options: \(name)"))
+            }
+            parameters.removeAll { $0.name == canonical }
+            parameters.append(StartupParameter(name: canonical, value: value))
+        }
+        return (parameters, nil)
     }
 
     /// Picks the method: the configured one, with SCRAM whenever the stored secret is a SCRAM

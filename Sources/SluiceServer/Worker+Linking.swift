@@ -67,16 +67,23 @@ extension Worker {
     }
 
     /// `SET` statements for every tracked setting whose value on the server differs from what
-    /// the client should see: its startup value, else the pool's default.
+    /// the client should see: its startup value, else the pool's default. A setting PostgreSQL
+    /// does not report (search_path before PostgreSQL 18) has no known default: one Sluice set
+    /// for an earlier client is `RESET` for a client that did not ask for it.
     /// (Runs at every checkout: the names are looked at only where the values differ.)
     private func parameterStatements(client: ClientConnection, server: ServerConnection) -> [String] {
         guard !Self.settingsMatch(wanted: client.wantedValues, defaults: server.defaultValues, on: server.trackedValues) else { return [] }
         var statements: [String] = []
         for index in client.wantedValues.indices {
-            guard let target = client.wantedValues[index] ?? server.defaultValues[index],
-                  server.trackedValues[index] != target else { continue }
-            statements.append("SET \(sqlIdentifier(trackedParameters.names[index])) = \(sqlLiteral(target))")
-            server.trackedValues[index] = target
+            let name = sqlIdentifier(trackedParameters.names[index])
+            if let target = client.wantedValues[index] ?? server.defaultValues[index] {
+                guard server.trackedValues[index] != target else { continue }
+                statements.append("SET \(name) = \(sqlLiteral(target))")
+                server.trackedValues[index] = target
+            } else if server.trackedValues[index] != nil {
+                statements.append("RESET \(name)")
+                server.trackedValues[index] = nil
+            }
         }
         return statements
     }
@@ -87,7 +94,7 @@ extension Worker {
         for index in wanted.indices {
             if wanted[index] != nil {
                 if wanted[index] != tracked[index] { return false }
-            } else if defaults[index] != nil && defaults[index] != tracked[index] {
+            } else if defaults[index] != tracked[index] {
                 return false
             }
         }

@@ -34,14 +34,47 @@ import SluiceAuth
 
     @Test func unsupportedStartupParameterIsNamed() {
         var login = ClientLogin(any)
-        #expect(login.receive(startup(["user": "u", "options": "-c work_mem=1GB"]))
-            == [.reject(ErrorFields(code: "08P01", message: "unsupported startup parameter: options"))])
+        #expect(login.receive(startup(["user": "u", "work_mem": "1GB"]))
+            == [.reject(ErrorFields(code: "08P01", message: "unsupported startup parameter: work_mem"))])
         #expect(!login.expectsStartupPacket)
+    }
+
+    /// `options` (PGOPTIONS, Django's OPTIONS): tracked settings as startup parameters.
+    @Test func optionsSetTrackedParameters() {
+        var login = ClientLogin(any)
+        #expect(login.receive(startup(["user": "u", "options": "-c search_path=app,\\ public  --application-name=web -cTimeZone=UTC"]))
+            == succeeded(identity("u", parameters: [
+                StartupParameter(name: "search_path", value: "app, public"),
+                StartupParameter(name: "application_name", value: "web"),
+                StartupParameter(name: "TimeZone", value: "UTC"),
+            ])))
+    }
+
+    @Test func aStartupParameterWinsOverTheSameInOptions() {
+        var login = ClientLogin(any)
+        #expect(login.receive(startup(["user": "u", "options": "-c application_name=from-options", "application_name": "psql"]))
+            == succeeded(identity("u", parameters: [StartupParameter(name: "application_name", value: "psql")])))
+    }
+
+    @Test func optionsSettingAnUntrackedParameterIsRefused() {
+        var login = ClientLogin(any)
+        #expect(login.receive(startup(["user": "u", "options": "-c work_mem=1GB"]))
+            == [.reject(ErrorFields(code: "08P01", message: "unsupported startup parameter in options: work_mem"))])
+        var ignoring = ClientLogin(policy(.any, ignored: ["work_mem"]))
+        #expect(ignoring.receive(startup(["user": "u", "options": "-c work_mem=1GB -c search_path=s"]))
+            == succeeded(identity("u", parameters: [StartupParameter(name: "search_path", value: "s")])))
+    }
+
+    @Test(arguments: ["-d 5", "-c", "-c =x", "--noequals", "plain"])
+    func otherArgumentsInOptionsAreRefused(options: String) {
+        var login = ClientLogin(any)
+        #expect(login.receive(startup(["user": "u", "options": options]))
+            == [.reject(ErrorFields(code: "08P01", message: "unsupported options startup parameter: only '-c config=val' and '--config=val' are allowed"))])
     }
 
     @Test func ignoredParametersAreDropped() {
         var login = ClientLogin(policy(.any, ignored: ["extra_float_digits", "options"]))
-        #expect(login.receive(startup(["user": "u", "extra_float_digits": "2", "Options": "x", "application_name": "psql"]))
+        #expect(login.receive(startup(["user": "u", "extra_float_digits": "2", "Options": "-c x=1", "application_name": "psql"]))
             == succeeded(identity("u", parameters: [StartupParameter(name: "application_name", value: "psql")])))
     }
 
