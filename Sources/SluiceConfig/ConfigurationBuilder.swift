@@ -64,7 +64,7 @@ struct ConfigurationBuilder {
             case .unsupported:
                 diagnostics.append(.warning(location, "\(key): PgBouncer setting not supported by Sluice; ignored"))
             case .unknown:
-                diagnostics.append(.warning(location, "unknown setting \"\(key)\"; ignored"))
+                diagnostics.append(.error(location, Settings.unknownKeyMessage(key)))
             }
         } catch {
             diagnostics.append(.error(location, error.message(key: key, value: value)))

@@ -95,19 +95,70 @@ extension Settings {
         value.isEmpty ? nil : value
     }
 
-    /// PgBouncer settings that Sluice accepts and ignores, so that they get a gentler warning
-    /// than a misspelt key.
+    /// PgBouncer 1.25 settings that Sluice accepts with a warning and does not apply yet, so
+    /// that a PgBouncer configuration starts; a key neither knows is an error.
     static let unsupportedPgBouncerKeys: Set<String> = [
-        "application_name_add_host", "auth_dbname", "auth_query", "auth_user",
-        "autodb_idle_timeout", "cancel_wait_timeout", "client_tls_dheparams", "client_tls_ecdhcurve",
+        "application_name_add_host", "auth_dbname", "auth_ident_file", "auth_ldap_options", "auth_query", "auth_user",
+        "autodb_idle_timeout", "cancel_wait_timeout", "client_tls13_ciphers", "client_tls_dheparams", "client_tls_ecdhcurve",
         "conffile", "disable_pqexec", "dns_zone_check_period",
-        "job_name", "listen_backlog", "peer_id", "query_wait_notify",
-        "resolv_conf", "sbuf_loopcnt", "server_fast_close", "server_round_robin", "service_name",
+        "job_name", "listen_backlog", "log_stats", "max_db_client_connections", "max_user_client_connections",
+        "peer_id", "query_wait_notify",
+        "resolv_conf", "sbuf_loopcnt", "scram_iterations", "server_fast_close", "server_round_robin",
+        "server_tls13_ciphers", "service_name",
         "suspend_timeout", "syslog", "syslog_facility",
         "syslog_ident", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle",
-        "tcp_keepintvl", "tcp_socket_buffer", "tcp_user_timeout", "unix_socket_group",
+        "tcp_keepintvl", "tcp_socket_buffer", "tcp_user_timeout", "transaction_timeout", "unix_socket_group",
         "unix_socket_mode", "verbose",
     ]
+
+    /// `unknown setting "key"`, with the likely intended key when there is one.
+    static func unknownKeyMessage(_ key: String) -> String {
+        "unknown setting \"\(key)\"" + (suggestion(for: key).map { "; did you mean \"\($0)\"?" } ?? "")
+    }
+
+    /// Every key `apply` takes (kept in step with it by a test), for suggesting one in place of
+    /// a misspelt key.
+    static let appliedKeys: [String] = [
+        "admin_users", "auth_failure_delay", "auth_file", "auth_hba_file", "auth_type",
+        "client_idle_timeout", "client_login_timeout", "client_tls_ca_file", "client_tls_cert_file",
+        "client_tls_ciphers", "client_tls_key_file", "client_tls_protocols", "client_tls_sslmode",
+        "default_pool_size", "dns_hosts_file", "dns_max_ttl", "dns_nxdomain_ttl",
+        "idle_transaction_timeout", "ignore_startup_parameters", "listen_addr", "listen_port",
+        "log_connections", "log_disconnections", "log_pooler_errors", "logfile", "max_client_conn",
+        "max_db_connections", "max_packet_size", "max_prepared_statements", "max_replica_lag",
+        "max_user_connections", "metrics_listen", "min_pool_size", "pidfile", "pkt_buf",
+        "pool_mode", "query_timeout", "query_wait_timeout", "replica_balance", "replica_ban_time",
+        "replica_poll_interval", "replica_wait_timeout", "reserve_pool_size",
+        "reserve_pool_timeout", "server_auth_methods", "server_check_delay", "server_check_query",
+        "server_connect_timeout", "server_idle_timeout", "server_lifetime", "server_login_retry",
+        "server_reset_query", "server_reset_query_always", "server_tls_ca_file",
+        "server_tls_cert_file", "server_tls_ciphers", "server_tls_key_file", "server_tls_protocols",
+        "server_tls_sslmode", "shutdown_timeout", "so_reuseport", "sql_prepared_statements",
+        "stats_period", "stats_users", "threads", "track_extra_parameters", "unix_socket_dir",
+        "user", "writing_functions",
+    ]
+
+    /// The known key closest to `key` in edit distance, if close enough to be a likely typo.
+    static func suggestion(for key: String) -> String? {
+        let candidates = appliedKeys + unsupportedPgBouncerKeys.sorted()
+        let scored = candidates.map { ($0, editDistance($0, key)) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, key.count / 3) else { return nil }
+        return best.0
+    }
+
+    /// Levenshtein distance between two keys.
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
 }
 
 /// Why the console's SET refused a change.
@@ -128,7 +179,7 @@ extension Settings {
         switch outcome {
         case .applied: return
         case .unsupported: throw SettingChangeError(message: "\(key): PgBouncer setting not supported by Sluice")
-        case .unknown: throw SettingChangeError(message: "unknown setting \"\(key)\"")
+        case .unknown: throw SettingChangeError(message: Settings.unknownKeyMessage(key))
         }
     }
 }

@@ -188,7 +188,7 @@ import Testing
             .appendingPathComponent("sluice-config-\(UInt64.random(in: 0...UInt64.max))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try "[databases]\n* = host=localhost\n[pgbouncer]\n%include extra.ini\nauth_file = users.txt\nfoo = 1\n"
+        try "[databases]\n* = host=localhost\n[pgbouncer]\n%include extra.ini\nauth_file = users.txt\ntcp_keepalive = 1\n"
             .write(toFile: directory + "/pgbouncer.ini", atomically: true, encoding: .utf8)
         try "listen_port = 7777\n".write(toFile: directory + "/extra.ini", atomically: true, encoding: .utf8)
         try "\"u\" \"md5\(String(repeating: "0", count: 32))\"\n"
@@ -199,7 +199,7 @@ import Testing
         #expect(config.settings.authFile == directory + "/users.txt")
         #expect(config.userSecrets == ["u": .md5("md5" + String(repeating: "0", count: 32))])
         #expect(config.fallbackDatabase?.host == "localhost")
-        #expect(warnings.map(\.description) == ["\(directory)/pgbouncer.ini:6: unknown setting \"foo\"; ignored"])
+        #expect(warnings.map(\.description) == ["\(directory)/pgbouncer.ini:6: tcp_keepalive: PgBouncer setting not supported by Sluice; ignored"])
 
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(path: directory + "/absent.ini") }
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(path: directory) }

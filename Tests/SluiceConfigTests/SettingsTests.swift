@@ -255,19 +255,34 @@ import Testing
         #expect(found.allSatisfy { $0.severity == .error })
     }
 
-    @Test func unknownKeysWarnWithLineNumbers() throws {
-        let (config, warnings) = try parse("""
+    /// A key neither PgBouncer nor Sluice knows is an error, with the likely intended key; a
+    /// PgBouncer key Sluice does not apply yet is a warning.
+    @Test func unknownKeysAreErrorsWithASuggestion() throws {
+        let found = errors("""
             [pgbouncer]
             auth_type = trust
             listen_prot = 1234
             tcp_keepalive = 1
+            defualt_pool_size = 3
+            completely_made_up = 1
             """)
-        #expect(config.settings.listenPort == 6432)
-        #expect(warnings.map(\.description) == [
-            #"/etc/sluice/pgbouncer.ini:3: unknown setting "listen_prot"; ignored"#,
-            "/etc/sluice/pgbouncer.ini:4: tcp_keepalive: PgBouncer setting not supported by Sluice; ignored",
+        #expect(found.map(\.description) == [
+            #"/etc/sluice/pgbouncer.ini:3: unknown setting "listen_prot"; did you mean "listen_port"?"#,
+            #"/etc/sluice/pgbouncer.ini:5: unknown setting "defualt_pool_size"; did you mean "default_pool_size"?"#,
+            #"/etc/sluice/pgbouncer.ini:6: unknown setting "completely_made_up""#,
         ])
-        #expect(warnings.allSatisfy { $0.severity == .warning })
+        #expect(found.allSatisfy { $0.severity == .error })
+        let (_, warnings) = try parse("[pgbouncer]\nauth_type = trust\ntcp_keepalive = 1\n")
+        #expect(warnings.map(\.description) == ["/etc/sluice/pgbouncer.ini:3: tcp_keepalive: PgBouncer setting not supported by Sluice; ignored"])
+    }
+
+    /// The list that suggestions come from names only keys `apply` takes.
+    @Test func everyListedKeyIsTaken() {
+        for key in Settings.appliedKeys {
+            var settings = Settings()
+            let outcome = try? settings.apply(key: key, value: "1")
+            #expect(outcome != .unknown && outcome != .unsupported, "\(key)")
+        }
     }
 
     @Test func laterValuesWin() throws {
