@@ -60,3 +60,10 @@ int sluice_signalfd_read(int fd) {
 }
 
 void sluice_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+int64_t sluice_peer_uid(int fd) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    return (int64_t)credentials.uid;
+}

@@ -10,6 +10,16 @@ public struct ClientIdentity: Sendable, Equatable {
     public var parameters: [StartupParameter]
     /// The ClientKey recovered from a SCRAM proof, for logging in to PostgreSQL without a password.
     public var scramClientKey: [UInt8]?
+    /// User `pgbouncer` on the Unix socket, run by the OS user Sluice runs as, let into the
+    /// admin console without a password (PgBouncer's rule for operators' scripts).
+    public var isConsoleOwner = false
+}
+
+/// The database names of the admin console (unless `[databases]` defines one of them).
+public enum AdminConsole {
+    public static let databases: Set<String> = ["pgbouncer", "sluice"]
+    /// The user the owner-on-the-Unix-socket rule applies to.
+    public static let ownerUser = "pgbouncer"
 }
 
 /// What the login machine needs from the configuration, fixed for one login.
@@ -34,6 +44,9 @@ public struct ClientLoginPolicy: Sendable {
     public var hostBasedAuthentication = HostBasedAuthentication()
     /// The client's IP address; nil for a Unix-socket client.
     public var peerAddress: String?
+    /// The client is on the Unix socket and runs as the OS user Sluice runs as: as user
+    /// `pgbouncer`, it enters the admin console without a password.
+    public var peerIsOwner = false
 
     public init(authType: AuthType, hasUserlist: Bool, secret: @escaping @Sendable (String) -> StoredSecret?,
                 ignoredStartupParameters: Set<String>, trackedParameters: TrackedParameters, mockKey: [UInt8],
@@ -216,6 +229,14 @@ public struct ClientLogin {
     /// Picks the method: the configured one, with SCRAM whenever the stored secret is a SCRAM
     /// verifier and md5 was asked for (a verifier cannot answer an md5 challenge).
     private mutating func challenge() -> [Action] {
+        if policy.peerIsOwner && user == AdminConsole.ownerUser && AdminConsole.databases.contains(database) {
+            var actions = succeed(clientKey: nil)
+            if case .authenticated(var identity) = actions.last {
+                identity.isConsoleOwner = true
+                actions[actions.count - 1] = .authenticated(identity)
+            }
+            return actions
+        }
         let secret = policy.secret(user)
         var method = policy.authType
         if method == .hba {

@@ -124,6 +124,12 @@ public enum Socket {
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
+    /// True when the process at the other end of a Unix socket runs as this process's user.
+    public static func peerIsThisUser(_ fd: Int32) -> Bool {
+        let uid = sluice_peer_uid(fd)
+        return uid >= 0 && uid_t(uid) == getuid()
+    }
+
     /// Ends the sending side: the peer reads what was sent, then end of file.
     public static func shutdownWrite(_ fd: Int32) { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
 

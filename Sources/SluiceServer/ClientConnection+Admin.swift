@@ -6,7 +6,6 @@ import SluiceIO
 /// itself, over the simple query protocol, as PgBouncer's console does.
 extension ClientConnection {
     /// The names of the console's database.
-    static let adminDatabases: Set<String> = ["pgbouncer", "sluice"]
 
     /// Runs the console commands in the input, one Query at a time; a command whose answer
     /// needs every worker holds the rest until it is sent.

@@ -8,9 +8,11 @@ import SluiceIO
 extension Worker {
     /// A client that asked for the console database logged in: admin_users may run every
     /// command, stats_users only SHOW; anyone else is refused.
-    func adminLogin(_ client: ClientConnection, user: String) {
+    /// `isOwner`: user pgbouncer on the Unix socket, run by Sluice's own OS user, which is an
+    /// admin whatever admin_users says.
+    func adminLogin(_ client: ClientConnection, user: String, isOwner: Bool = false) {
         let settings = configuration.settings
-        let mayChange = settings.adminUsers.contains(user)
+        let mayChange = isOwner || settings.adminUsers.contains(user)
         guard mayChange || settings.statsUsers.contains(user) else {
             client.reject(ErrorFields(code: SQLState.invalidAuthorization,
                                       message: "user \"\(user)\" is in neither admin_users nor stats_users"))

@@ -8,8 +8,13 @@ extension Worker {
     /// A client proved who it is: find its database and pool, and ask for a server.
     func clientAuthenticated(_ client: ClientConnection) {
         guard let identity = client.identity else { return }
-        if ClientConnection.adminDatabases.contains(identity.database) && configuration.databases[identity.database] == nil {
-            adminLogin(client, user: identity.user)
+        if AdminConsole.databases.contains(identity.database) && configuration.databases[identity.database] == nil {
+            adminLogin(client, user: identity.user, isOwner: identity.isConsoleOwner)
+            return
+        }
+        guard !identity.isConsoleOwner else {
+            // Let in without a password for the console only, and here a database has its name.
+            client.reject(ErrorFields(code: SQLState.invalidAuthorization, message: "password authentication failed for user \"\(identity.user)\""))
             return
         }
         guard let entry = configuration.database(named: identity.database) else {

@@ -108,6 +108,7 @@ final class Worker {
         policy.requiresTLS = tls.clientRequiresTLS
         policy.hostBasedAuthentication = configuration.hostBasedAuthentication
         policy.peerAddress = Self.address(ofPeer: peer)?.host
+        policy.peerIsOwner = peer == "unix" && Socket.peerIsThisUser(fd)
         let id = ClientID(pooler.newID(), loop: index)
         let cancelKey = pooler.shared.withLock { shared in
             let key = Self.newCancelKey(unlike: shared.clientsByCancelKey)

@@ -72,6 +72,24 @@ import SluiceAuth
             == [.reject(ErrorFields(code: "08P01", message: "unsupported options startup parameter: only '-c config=val' and '--config=val' are allowed"))])
     }
 
+    /// User pgbouncer on the Unix socket from Sluice's own OS user: the console, no password.
+    @Test func theOwnerEntersTheConsoleWithoutAPassword() {
+        var owner = policy(.scramSHA256)
+        owner.peerIsOwner = true
+        var login = ClientLogin(owner)
+        var console = identity("pgbouncer", "pgbouncer")
+        console.isConsoleOwner = true
+        #expect(login.receive(startup(["user": "pgbouncer", "database": "pgbouncer"])) == succeeded(console))
+        // Another database, another user, or another OS user: the usual password.
+        for (user, database, isOwner) in [("pgbouncer", "app", true), ("app", "pgbouncer", true), ("pgbouncer", "pgbouncer", false)] {
+            var rule = policy(.scramSHA256)
+            rule.peerIsOwner = isOwner
+            var other = ClientLogin(rule)
+            let actions = other.receive(startup(["user": user, "database": database]))
+            #expect(!actions.contains { if case .authenticated = $0 { true } else { false } }, "\(user)@\(database) owner=\(isOwner)")
+        }
+    }
+
     @Test func ignoredParametersAreDropped() {
         var login = ClientLogin(policy(.any, ignored: ["extra_float_digits", "options"]))
         #expect(login.receive(startup(["user": "u", "extra_float_digits": "2", "Options": "-c x=1", "application_name": "psql"]))

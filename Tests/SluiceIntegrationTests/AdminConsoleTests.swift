@@ -52,6 +52,20 @@ extension IntegrationTests {
             #expect(after?["sv_active"] == "0" && after?["sv_idle"] == "2", "\(String(describing: after))")
         }
 
+        /// As with PgBouncer, user pgbouncer on the Unix socket from the OS user Sluice runs as
+        /// is an admin without a password (ops scripts, monitoring agents); over TCP it is not.
+        @Test func theOwnerOnTheUnixSocketIsAnAdminWithoutAPassword() throws {
+            let sluice = try sluice(["auth_type": "scram-sha-256"])
+            let socket = "host=\(sluice.directory) port=\(sluice.port) user=pgbouncer dbname=pgbouncer"
+            let version = try Tools.psql(socket, "SHOW VERSION")
+            #expect(version.status == 0 && version.stdout.hasPrefix("Sluice "), "\(version.stderr)\(sluice.log())")
+            #expect(try Tools.psql(socket, "RELOAD").status == 0, "an admin, not only a stats user")
+            let overTCP = try Tools.psql("host=127.0.0.1 port=\(sluice.port) user=pgbouncer dbname=pgbouncer", "SHOW VERSION", password: "guess")
+            #expect(overTCP.status != 0 && overTCP.stderr.contains("password authentication failed"), "\(overTCP.stderr)")
+            let otherDatabase = try Tools.psql("host=\(sluice.directory) port=\(sluice.port) user=pgbouncer dbname=app", "SELECT 1", password: "guess")
+            #expect(otherDatabase.status != 0, "only the console is let in without a password")
+        }
+
         @Test func onlyAdminUsersChangeAndOthersMayNotEnter() throws {
             let sluice = try sluice()
             let watcher = try console(sluice, user: "watcher", password: "watcher-secret")

@@ -24,6 +24,8 @@ int sluice_eventfd(void);
 int sluice_signalfd_for_shutdown_and_reload(void);
 /* Reads one signal from a signalfd: returns the signal number, 0 if none is pending, -1 on error. */
 int sluice_signalfd_read(int fd);
+/* The user id of the process at the other end of a Unix socket (SO_PEERCRED); -1 on error. */
+int64_t sluice_peer_uid(int fd);
 /* Ignores SIGPIPE process-wide, so a write to a closed peer returns EPIPE. */
 void sluice_ignore_sigpipe(void);
 
