@@ -10,8 +10,12 @@ struct ConfigurationBuilder {
     /// Where each setting was last written, for diagnostics raised after parsing.
     private var settingLocations: [String: SourceLocation] = [:]
 
-    init(sourcePath: String) {
+    /// Looks up environment variables for `[databases]` values.
+    private let environment: (String) -> String?
+
+    init(sourcePath: String, environment: @escaping (String) -> String?) {
         configuration = Configuration(sourcePath: sourcePath)
+        self.environment = environment
     }
 
     mutating func add(_ item: IniItem) {
@@ -29,7 +33,7 @@ struct ConfigurationBuilder {
             switch section {
             case .none:
                 diagnostics.append(.error(item.location, "\"\(key)\" appears before any [section]"))
-            case .databases: addDatabase(name: key, value: value, at: item.location)
+            case .databases: addDatabase(name: key, rawValue: value, at: item.location)
             case .users: addUser(name: key, value: value, at: item.location)
             case .settings: addSetting(key: key.lowercased(), value: value, at: item.location)
             case .ignored: break
@@ -37,7 +41,14 @@ struct ConfigurationBuilder {
         }
     }
 
-    private mutating func addDatabase(name: String, value: String, at location: SourceLocation) {
+    private mutating func addDatabase(name: String, rawValue: String, at location: SourceLocation) {
+        let value: String
+        switch EnvironmentExpansion.expand(rawValue, lookup: environment) {
+        case .success(let expanded): value = expanded
+        case .failure(let missing):
+            diagnostics.append(.error(location, "database \"\(name)\": \(missing.message)"))
+            return
+        }
         let (entry, errors) = DatabaseEntry.parse(name: name, connectionString: value)
         diagnostics += errors.map { .error(location, $0) }
         if name == "*" {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Reads PgBouncer-compatible configuration.
 public enum ConfigurationLoader {
@@ -8,20 +8,24 @@ public enum ConfigurationLoader {
     public static func load(
         path: String
     ) throws(ConfigurationError) -> (Configuration, warnings: [ConfigDiagnostic]) {
-        guard let text = readFile(path) else {
-            let location = SourceLocation(file: path, line: 0)
-            throw ConfigurationError(diagnostics: [.error(location, "cannot read configuration file")])
+        let text: String
+        switch read(path) {
+        case .success(let contents): text = contents
+        case .failure(let reason):
+            throw ConfigurationError(diagnostics: [.error(SourceLocation(file: path, line: 0), "cannot read configuration file: \(reason.message)")])
         }
         return try parse(text: text, path: path, readFile: readFile)
     }
 
     /// The same from text (for tests); `readFile` resolves %include and auth_file, receiving
-    /// already-resolved paths and returning nil for a file that cannot be read.
+    /// already-resolved paths and returning nil for a file that cannot be read; `environment`
+    /// gives the variables `[databases]` values name.
     public static func parse(
-        text: String, path: String, readFile: (String) -> String?
+        text: String, path: String, readFile: (String) -> String?,
+        environment: @escaping (String) -> String? = { getenv($0).map { String(cString: $0) } }
     ) throws(ConfigurationError) -> (Configuration, warnings: [ConfigDiagnostic]) {
         let (items, readDiagnostics) = IniReader.read(text: text, path: path, readFile: readFile)
-        var builder = ConfigurationBuilder(sourcePath: path)
+        var builder = ConfigurationBuilder(sourcePath: path, environment: environment)
         builder.diagnostics = readDiagnostics
         for item in items {
             builder.add(item)
@@ -38,11 +42,34 @@ public enum ConfigurationLoader {
 
     /// A whole file as UTF-8 text, or nil if it cannot be read.
     public static func readFile(_ path: String) -> String? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
-              !isDirectory.boolValue,
-              let data = FileManager.default.contents(atPath: path)
-        else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        try? read(path).get()
+    }
+
+    /// Why a file could not be read: the system's reason.
+    public struct ReadFailure: Error {
+        public let message: String
+    }
+
+    /// A whole file as UTF-8 text, or why it cannot be read.
+    public static func read(_ path: String) -> Result<String, ReadFailure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(ReadFailure(message: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var status = stat()
+        if fstat(fd, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR {
+            return .failure(ReadFailure(message: String(cString: strerror(EISDIR))))
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadFailure(message: String(cString: strerror(errno))))
+            }
+            bytes += chunk[0..<count]
+        }
+        return .success(String(decoding: bytes, as: UTF8.self))
     }
 }

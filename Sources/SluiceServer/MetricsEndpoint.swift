@@ -75,7 +75,7 @@ private final class MetricsRequest: ConnectionDelegate {
     func connectionReadable(_ connection: Connection) {
         guard !answered, let input = connection.input else { return }
         let text = String(decoding: input.copyBytes(at: 0, count: input.readableCount), as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n") else {
+        guard let headerEnd = text.firstRange(of: "\r\n\r\n") else {
             if input.readableCount > 8192 { respond("400 Bad Request", "request too large\n") }
             return
         }
@@ -202,6 +202,6 @@ enum Metrics {
     }
 
     private static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
     }
 }

@@ -46,6 +46,24 @@ extension IntegrationTests {
             return (process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         }
 
+        /// A container's configuration: `[databases]` values from the environment.
+        @Test func databasesFromEnvironmentVariables() throws {
+            setenv("SLUICE_TEST_DB_HOST", "127.0.0.1", 1)
+            setenv("SLUICE_TEST_DB_PORT", String(cluster.port), 1)
+            defer {
+                unsetenv("SLUICE_TEST_DB_HOST")
+                unsetenv("SLUICE_TEST_DB_PORT")
+            }
+            let sluice = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction"], userlist: [("app", password)],
+                                            databases: "app = host=${SLUICE_TEST_DB_HOST} port=$SLUICE_TEST_DB_PORT dbname=app")
+            #expect(try sluice.login(password: password).query("SELECT 11").rows == [["11"]])
+            let check = try ProcessRunner.run(try SluiceInstance.binaryPath(), ["--check", sluice.configPath])
+            #expect(check.status == 0, "\(check.stderr)")
+            unsetenv("SLUICE_TEST_DB_PORT")
+            let missing = try ProcessRunner.run(try SluiceInstance.binaryPath(), ["--check", sluice.configPath])
+            #expect(missing.status == 1 && missing.stderr.contains("environment variable SLUICE_TEST_DB_PORT is not set"), "\(missing.stderr)")
+        }
+
         @Test func daemonNeedsAPidFileAndALogFile() throws {
             let (status, errors) = try refusal(["-d"])
             #expect(status == 1)
