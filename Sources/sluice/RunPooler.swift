@@ -4,11 +4,11 @@ import SluiceConfig
 import SluiceServer
 
 /// `sluice --check`: prints every warning and error; 0 when the configuration is valid.
-func checkConfiguration(at path: String) -> Int32 {
+func checkConfiguration(_ source: CommandLineOptions.Source) -> Int32 {
     do {
-        let (_, warnings) = try ConfigurationLoader.load(path: path)
+        let (_, warnings) = try source.load()
         for warning in warnings { printError("\(warning)\n") }
-        print("\(path): configuration is valid")
+        print("\(source.description): configuration is valid")
         return 0
     } catch {
         for diagnostic in error.diagnostics { printError("\(diagnostic)\n") }
@@ -25,10 +25,10 @@ func checkConfiguration(at path: String) -> Int32 {
 /// With so_reuseport both listen for a moment, so no connection is refused; without it this
 /// one binds as soon as the other has let go. Open client connections stay where they are.
 func runPooler(_ options: CommandLineOptions.Run) throws {
-    let path = options.configPath
+    let source = options.source
     let (configuration, warnings): (Configuration, [ConfigDiagnostic])
     do {
-        (configuration, warnings) = try ConfigurationLoader.load(path: path)
+        (configuration, warnings) = try source.load()
     } catch {
         for diagnostic in error.diagnostics { printError("\(diagnostic)\n") }
         exit(1)
@@ -49,7 +49,7 @@ func runPooler(_ options: CommandLineOptions.Run) throws {
     for warning in warnings { logger.warning("\(warning)") }
 
     let pooler = try Pooler(configuration: configuration, logger: logger, logSink: sink) {
-        let (fresh, warnings) = try ConfigurationLoader.load(path: path)
+        let (fresh, warnings) = try source.load()
         for warning in warnings { logger.warning("\(warning)") }
         return fresh
     }

@@ -10,8 +10,8 @@ do {
         print("sluice \(SluiceVersion.current)")
     case .help:
         print(CommandLineOptions.usage)
-    case .check(let path):
-        exit(checkConfiguration(at: path))
+    case .check(let source):
+        exit(checkConfiguration(source))
     case .run(let options):
         try runPooler(options)
     case .demo:

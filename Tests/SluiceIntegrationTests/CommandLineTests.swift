@@ -64,6 +64,26 @@ extension IntegrationTests {
             #expect(missing.status == 1 && missing.stderr.contains("environment variable SLUICE_TEST_DB_PORT is not set"), "\(missing.stderr)")
         }
 
+        /// A sidecar from DATABASE_URL alone: 127.0.0.1:6432, transaction mode, SCRAM with the
+        /// URL's password; --check reads the same variable.
+        @Test func aSidecarFromDatabaseURLAlone() throws {
+            let url = "postgres://app:\(password)@127.0.0.1:\(cluster.port)/app"
+            let check = try ProcessRunner.run(try SluiceInstance.binaryPath(), ["--check"], environment: ["DATABASE_URL": url])
+            #expect(check.status == 0 && check.stdout.contains("DATABASE_URL: configuration is valid"), "\(check.stdout)\(check.stderr)")
+            setenv("DATABASE_URL", url, 1)
+            let process = try SluiceInstance.launch([])
+            unsetenv("DATABASE_URL")
+            defer {
+                kill(process.processIdentifier, SIGQUIT)
+                process.waitUntilExit()
+            }
+            #expect(eventually(within: 10) { (try? RawClient(port: 6432, timeout: 1)) != nil }, "listening on 127.0.0.1:6432")
+            let user = try Tools.psql("host=127.0.0.1 port=6432 user=app dbname=app", "SELECT current_user", password: password)
+            #expect(user.status == 0 && user.stdout == "app\n", "\(user.stderr)")
+            let wrong = try Tools.psql("host=127.0.0.1 port=6432 user=app dbname=app", "SELECT 1", password: "wrong")
+            #expect(wrong.status != 0 && wrong.stderr.contains("password authentication failed"), "\(wrong.stderr)")
+        }
+
         @Test func daemonNeedsAPidFileAndALogFile() throws {
             let (status, errors) = try refusal(["-d"])
             #expect(status == 1)
