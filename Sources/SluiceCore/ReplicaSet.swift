@@ -111,11 +111,14 @@ public struct ReplicaSet: Sendable {
     }
 
     /// A poll of replica `host` answered. `inRecovery` false means it was promoted: it is no
-    /// replica any more and gets no reads.
+    /// replica any more and gets no reads. A replica in recovery that answers is healthy again:
+    /// its ban, if any, ends here, so a replica that came back gets reads from its first good
+    /// poll (still subject to `max_replica_lag`), not only once replica_ban_time has passed.
     public mutating func replicaPolled(host: Int, replayed: UInt64, secondsSinceReplay: Double?, inRecovery: Bool,
                                        now: Double, banTime: Double) {
         guard host > 0, host <= replicas.count else { return }
         guard inRecovery else { return ban(host: host, now: now, banTime: banTime) }
+        replicas[host - 1].bannedUntil = 0
         replicas[host - 1].replayed = replayed
         let behind = primaryPosition.map { replayed < $0 } ?? false
         replicas[host - 1].secondsBehind = behind ? (secondsSinceReplay ?? 0) : 0

@@ -6,7 +6,8 @@ import SluiceIO
 /// polls them every replica_poll_interval: the primary for its WAL position, each replica for
 /// how far it has replayed and whether it is still in recovery. The answers go to the
 /// database's `ReplicaSet` in the shared state, where routing reads them. A replica that
-/// cannot be reached or fails is banned for replica_ban_time, then tried again.
+/// cannot be reached or fails is banned, and probed again every replica_poll_interval: its
+/// first good answer lifts the ban.
 ///
 /// Lives on the first worker; its connections log in as the pool's user, like pool servers.
 final class ReplicaWatch {
@@ -111,7 +112,8 @@ final class ReplicaWatch {
         connections[host] = nil
         let banTime = worker.configuration.settings.replicaBanTime
         let now = MonotonicClock.now()
-        retryAt[host] = now + (host == 0 ? worker.configuration.settings.serverLoginRetry : banTime)
+        let settings = worker.configuration.settings
+        retryAt[host] = now + (host == 0 ? settings.serverLoginRetry : settings.replicaPollInterval)
         guard host > 0 else { return }
         worker.logger.warning("\(server.label) replica banned for \(banTime) s")
         worker.pooler.shared.withLock { $0.replicaSets[key.database]?.ban(host: host, now: now, banTime: banTime) }

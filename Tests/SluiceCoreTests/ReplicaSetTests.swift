@@ -37,7 +37,7 @@ import Testing
         #expect(hosts == [.replica(host: 1), .replica(host: 2), .replica(host: 1), .replica(host: 2)])
     }
 
-    @Test func aBannedReplicaIsSkippedUntilItsBanEndsAndItAnswersAgain() {
+    @Test func aBannedReplicaIsSkippedUntilItAnswersAgain() {
         var set = polled([1000, 1000])
         set.ban(host: 1, now: 0, banTime: 10)
         #expect(set.choose(seeing: 0, now: 5, lagLimit: .none, roundRobin: true) == .replica(host: 2))
@@ -46,6 +46,9 @@ import Testing
         #expect(set.choose(seeing: 0, now: 11, lagLimit: .none, roundRobin: true) == .primary, "not until polled again")
         set.replicaPolled(host: 2, replayed: 1000, secondsSinceReplay: 0, inRecovery: true, now: 11, banTime: 10)
         #expect(set.choose(seeing: 0, now: 11, lagLimit: .none, roundRobin: true) == .replica(host: 2))
+        // A good poll during the ban ends it: the replica is back as soon as it answers.
+        set.replicaPolled(host: 1, replayed: 1000, secondsSinceReplay: 0, inRecovery: true, now: 2, banTime: 10)
+        #expect(set.condition(host: 1, now: 2, lagLimit: .none) == .ready)
         #expect(set.replicas[0].bans == 1 && set.replicas[1].bans == 1)
     }
 

@@ -152,6 +152,23 @@ extension IntegrationTests {
             #expect(try eventually(within: 15) { try readsOnReplica(client) }, "\(sluice.log())")
         }
 
+        /// A banned replica is probed every replica_poll_interval while banned: once it is back
+        /// its first good answer ends the ban, long before replica_ban_time (60 s here).
+        @Test func aReplicaThatComesBackGetsReadsAtItsFirstGoodPoll() throws {
+            let sluice = try sluice(["replica_ban_time": "60", "replica_poll_interval": "0.2"])
+            let client = try sluice.login(password: password)
+            try waitForReplica(client)
+            replica.pause()
+            var restarted = false
+            defer { if !restarted { try? replica.restart() } }
+            #expect(try eventually(within: 5) { try readsOnReplica(client) == false })
+            try replica.restart()
+            restarted = true
+            let back = Date()
+            #expect(try eventually(within: 5) { try readsOnReplica(client) }, "\(sluice.log())")
+            print("replica back: reads on it \(String(format: "%.2f", Date().timeIntervalSince(back))) s after it accepted connections")
+        }
+
         /// A RELOAD that changes `replicas=` forgets the old replica: its servers and its watch
         /// close, and reads use the primary until a replica at the new address is polled.
         @Test func reloadingOtherReplicasForgetsTheOldOnes() throws {
