@@ -46,6 +46,15 @@ public enum Socket {
         return fd
     }
 
+    /// True when a process accepts connections on the Unix socket at `path` (a file left by
+    /// one that exited refuses them).
+    public static func hasListener(unixPath path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return (try? withUnixAddress(path) { Glibc.connect(fd, $0, $1) }) == 0
+    }
+
     /// Accepts one connection, non-blocking; nil when none is pending.
     public static func accept(_ listener: Int32) throws -> (fd: Int32, peer: String)? {
         var storage = sockaddr_storage()

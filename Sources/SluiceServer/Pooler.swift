@@ -80,31 +80,53 @@ public final class Pooler: @unchecked Sendable {
     /// The worker that runs on the calling thread, with the listeners and the signal watcher.
     var main: Worker { workers[0] }
 
-    /// Binds the listeners and starts watching signals. Throws if no listener could be opened.
-    /// - Parameter waitingForPort: how long to retry a TCP address in use, for an online
-    ///   restart whose predecessor is closing its listeners.
-    public func start(waitingForPort: Double = 0) throws {
+    /// Binds the listeners and starts watching signals. Throws if no listener could be opened,
+    /// or any of them (the metrics endpoint included) could not: then nothing was announced and
+    /// no socket file is left behind.
+    /// - Parameters:
+    ///   - waitingForPort: how long to retry a TCP address in use, for an online restart whose
+    ///     predecessor is closing its listeners.
+    ///   - replacingSocket: an online restart: the Unix socket file of the running Sluice is
+    ///     taken over. Otherwise a Unix socket another process listens on refuses the start.
+    public func start(waitingForPort: Double = 0, replacingSocket: Bool = false) throws {
         SignalWatcher.ignoreBrokenPipes()
         // Before any other thread exists, so that every worker inherits the blocked signals.
         signals = try SignalWatcher(loop: main.loop) { [unowned self] signal in handleSignal(signal) }
         let settings = main.configuration.settings
-        for host in settings.listenAddresses.flatMap({ $0 == "*" ? ["0.0.0.0", "::"] : [$0] }) {
-            let fd = try listenTCP(host: host, port: settings.listenPort, reusePort: settings.soReuseport, retryingFor: waitingForPort)
-            try addListener(fd: fd, address: host.contains(":") ? "[\(host)]:\(settings.listenPort)" : "\(host):\(settings.listenPort)")
-        }
-        if let directory = settings.unixSocketDir, !directory.isEmpty {
-            let path = "\(directory)/.s.PGSQL.\(settings.listenPort)"
-            try addListener(fd: try Socket.listenUnix(path: path), address: path)
-            unixSocket = (path, FileIdentity(path))
-        }
-        guard !listeners.isEmpty else {
-            throw StartError("listen_addr and unix_socket_dir are both empty: nothing to listen on")
-        }
-        if let address = settings.metricsListen {
-            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-                throw StartError("metrics_listen must be host:port, not \"\(address)\"")
+        var bound: [(fd: Int32, address: String)] = []
+        var socketPath: String?
+        var metrics: (fd: Int32, address: String)?
+        do {
+            for host in settings.listenAddresses.flatMap({ $0 == "*" ? ["0.0.0.0", "::"] : [$0] }) {
+                let fd = try listenTCP(host: host, port: settings.listenPort, reusePort: settings.soReuseport, retryingFor: waitingForPort)
+                bound.append((fd, host.contains(":") ? "[\(host)]:\(settings.listenPort)" : "\(host):\(settings.listenPort)"))
             }
-            let fd = try listenTCP(host: String(address[..<colon]), port: port, reusePort: settings.soReuseport, retryingFor: waitingForPort)
+            if let directory = settings.unixSocketDir, !directory.isEmpty {
+                let path = "\(directory)/.s.PGSQL.\(settings.listenPort)"
+                if !replacingSocket && Socket.hasListener(unixPath: path) {
+                    throw StartError("unix socket \(path) is in use by another process (stop it, or take over with -R)")
+                }
+                bound.append((try Socket.listenUnix(path: path), path))
+                socketPath = path
+            }
+            guard !bound.isEmpty else {
+                throw StartError("listen_addr and unix_socket_dir are both empty: nothing to listen on")
+            }
+            if let address = settings.metricsListen {
+                guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+                    throw StartError("metrics_listen must be host:port, not \"\(address)\"")
+                }
+                metrics = (try listenTCP(host: String(address[..<colon]), port: port, reusePort: settings.soReuseport,
+                                         retryingFor: waitingForPort), address)
+            }
+        } catch {
+            for (fd, _) in bound { Socket.close(fd) }
+            if let socketPath { unlink(socketPath) }
+            throw error
+        }
+        for (fd, address) in bound { try addListener(fd: fd, address: address) }
+        if let socketPath { unixSocket = (socketPath, FileIdentity(socketPath)) }
+        if let (fd, address) = metrics {
             main.metrics = try MetricsEndpoint(worker: main, fd: fd, address: address)
             logger.info("serving metrics on http://\(address)/metrics")
         }

@@ -62,14 +62,25 @@ enum PidFile {
 
 /// `-u USER` and the `user` setting: drop root once the listeners are bound.
 enum UserSwitch {
-    static func become(_ name: String) throws {
+    /// Throws unless `become(name)` can succeed: the user exists, and Sluice runs as root or
+    /// already as that user.
+    static func check(_ name: String) throws {
+        _ = try account(name)
+    }
+
+    /// The user's ids; nil when Sluice already runs as that user.
+    private static func account(_ name: String) throws -> (uid: uid_t, gid: gid_t)? {
         guard let entry = getpwnam(name) else { throw RunFailure("no user \"\(name)\"") }
         let uid = entry.pointee.pw_uid
-        let gid = entry.pointee.pw_gid
-        if getuid() == uid && geteuid() == uid { return }
+        if getuid() == uid && geteuid() == uid { return nil }
         guard geteuid() == 0 else {
             throw RunFailure("cannot switch to user \"\(name)\": Sluice does not run as root")
         }
+        return (uid, entry.pointee.pw_gid)
+    }
+
+    static func become(_ name: String) throws {
+        guard let (uid, gid) = try account(name) else { return }
         guard initgroups(name, gid) == 0, setgid(gid) == 0, setuid(uid) == 0 else {
             throw RunFailure("cannot switch to user \"\(name)\": \(String(cString: strerror(errno)))")
         }

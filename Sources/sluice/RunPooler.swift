@@ -48,6 +48,8 @@ func runPooler(_ options: CommandLineOptions.Run) throws {
     let logger = Logger(label: "sluice")
     for warning in warnings { logger.warning("\(warning)") }
 
+    // A user that cannot be switched to fails the start before anything is bound.
+    if let user = options.user ?? settings.user { try UserSwitch.check(user) }
     let pooler = try Pooler(configuration: configuration, logger: logger, logSink: sink) {
         let (fresh, warnings) = try source.load()
         for warning in warnings { logger.warning("\(warning)") }
@@ -56,7 +58,7 @@ func runPooler(_ options: CommandLineOptions.Run) throws {
     if let predecessor {
         logger.notice("taking over from process \(predecessor)\(settings.soReuseport ? " (so_reuseport: both listen meanwhile)" : "")")
         if !settings.soReuseport { kill(predecessor, SIGTERM) }
-        try pooler.start(waitingForPort: settings.soReuseport ? 0 : 10)
+        try pooler.start(waitingForPort: settings.soReuseport ? 0 : 10, replacingSocket: true)
         if settings.soReuseport { kill(predecessor, SIGTERM) }
     } else {
         if options.onlineRestart { logger.notice("-R: no running Sluice found through the pidfile; starting afresh") }

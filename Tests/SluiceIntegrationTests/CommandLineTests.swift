@@ -84,6 +84,46 @@ extension IntegrationTests {
             #expect(wrong.status != 0 && wrong.stderr.contains("password authentication failed"), "\(wrong.stderr)")
         }
 
+        /// One instance per Unix socket: a second Sluice on the same socket refuses to start
+        /// (even when so_reuseport lets it share the TCP port) and leaves the first one's file.
+        @Test func aSecondSluiceOnTheSameUnixSocketRefusesToStart() throws {
+            let first = try SluiceInstance(cluster: cluster, settings: ["pool_mode": "transaction", "so_reuseport": "1"],
+                                           userlist: [("app", password)])
+            let errors = Pipe()
+            let second = try SluiceInstance.launch([first.configPath], errors: errors)
+            second.waitUntilExit()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(second.terminationStatus == 1 && message.contains("unix socket \(first.directory)/.s.PGSQL.\(first.port) is in use"), "\(message)")
+            let overSocket = try Tools.psql("host=\(first.directory) port=\(first.port) user=app dbname=app", "SELECT 12", password: password)
+            #expect(overSocket.status == 0 && overSocket.stdout == "12\n", "the first keeps its socket: \(overSocket.stderr)")
+        }
+
+        /// A start that fails on its last listener (metrics_listen on PostgreSQL's port) announces
+        /// nothing and leaves no socket file behind.
+        @Test func aFailedStartLeavesNoSocketFile() throws {
+            let port = try FreePort.find()
+            let directory = NSTemporaryDirectory() + "sluice-failed-start-\(getpid())"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try """
+                [databases]
+                * = host=127.0.0.1 port=\(cluster.port)
+                [sluice]
+                listen_addr = 127.0.0.1
+                listen_port = \(port)
+                unix_socket_dir = \(directory)
+                auth_type = trust
+                metrics_listen = 127.0.0.1:\(cluster.port)
+                """.write(toFile: "\(directory)/sluice.ini", atomically: true, encoding: .utf8)
+            let errors = Pipe()
+            let process = try SluiceInstance.launch(["\(directory)/sluice.ini"], errors: errors)
+            process.waitUntilExit()
+            let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 1 && output.contains("Address already in use"), "\(output)")
+            #expect(!output.contains("listening on"), "nothing announced: \(output)")
+            #expect(access("\(directory)/.s.PGSQL.\(port)", F_OK) != 0, "no socket file left")
+        }
+
         @Test func daemonNeedsAPidFileAndALogFile() throws {
             let (status, errors) = try refusal(["-d"])
             #expect(status == 1)
