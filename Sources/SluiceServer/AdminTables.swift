@@ -7,10 +7,15 @@ import SluiceIO
 struct AdminSnapshot {
     struct Client {
         let id: String
+        /// The number in `id`, PgBouncer 1.25's `id` column and what KILL_CLIENT takes.
+        let number: UInt64
         let user: String
         let database: String
-        /// PgBouncer's words: active, waiting, idle (our own: login).
+        /// PgBouncer's words: active, waiting, idle (our own: login). A client held by PAUSE or
+        /// waiting for a replica to catch up is waiting.
         let state: String
+        /// Its named prepared statements, protocol and SQL level.
+        let preparedStatements: Int
         let address: String
         let port: String
         let connectedAt: Double
@@ -23,12 +28,17 @@ struct AdminSnapshot {
 
         init(_ client: ClientConnection, now: Double) {
             id = client.id.description
+            number = client.id.value
+            preparedStatements = client.statements.count + client.sqlStatements.count
             user = client.identity?.user ?? ""
             database = client.identity?.database ?? ""
             switch client.state {
             case .linked(let server): state = "active"; link = server.id.description; poolKey = server.poolKey
             case .waiting(let key): state = "waiting"; link = nil; poolKey = key
-            case .idle, .admin: state = "idle"; link = nil; poolKey = client.poolKey
+            case .idle:
+                let held = client.worker.heldClients[client.id] != nil || client.split?.catchUpDeadline != nil
+                state = held ? "waiting" : "idle"; link = nil; poolKey = client.poolKey
+            case .admin: state = "idle"; link = nil; poolKey = client.poolKey
             case .loggingIn, .closed: state = "login"; link = nil; poolKey = client.poolKey
             }
             (address, port) = Worker.address(ofPeer: client.peer) ?? (client.peer, "0")
@@ -41,6 +51,9 @@ struct AdminSnapshot {
 
     struct Server {
         let id: String
+        let number: UInt64
+        /// Sluice's statements prepared on it.
+        let preparedStatements: Int
         let key: PoolKey
         /// active, idle, login.
         let state: String
@@ -55,6 +68,8 @@ struct AdminSnapshot {
 
         init(_ server: ServerConnection, now: Double) {
             id = server.id.description
+            number = server.id.value
+            preparedStatements = server.statements.count
             key = server.poolKey
             switch server.state {
             case .linked(let client): state = "active"; link = client.id.description
@@ -87,13 +102,14 @@ struct AdminSnapshot {
 /// order, so that exporters and dashboards written for PgBouncer read them; Sluice's own come
 /// after them.
 enum AdminTables {
-    /// SHOW CLIENTS and SHOW SERVERS share PgBouncer's columns.
+    /// SHOW CLIENTS and SHOW SERVERS share PgBouncer 1.25's columns, in its order.
     static let connectionColumns: [ResultSet.Column] = [
-            .init("type", .text), .init("user", .text), .init("database", .text), .init("state", .text),
+            .init("type", .text), .init("user", .text), .init("database", .text), .init("replication", .text), .init("state", .text),
             .init("addr", .text), .init("port", .int4), .init("local_addr", .text), .init("local_port", .int4),
             .init("connect_time", .text), .init("request_time", .text), .init("wait", .int4),
             .init("wait_us", .int4), .init("close_needed", .int4), .init("ptr", .text), .init("link", .text),
             .init("remote_pid", .int4), .init("tls", .text), .init("application_name", .text),
+            .init("prepared_statements", .int4), .init("id", .int8),
     ]
 
     static func clients(_ snapshot: AdminSnapshot) -> ResultSet {
@@ -101,10 +117,11 @@ enum AdminTables {
         for client in snapshot.clients {
             let waited = client.state == "waiting" ? client.stateSeconds : 0
             table.append([
-                "C", client.user, client.database, client.state, client.address, client.port, nil, nil,
+                "C", client.user, client.database, "no", client.state, client.address, client.port, nil, nil,
                 WallClock.text(client.connectedAt), WallClock.text(WallClock.now() - client.stateSeconds),
                 String(Int(waited)), String(Int((waited - waited.rounded(.down)) * 1_000_000)), "0", client.id,
                 client.link ?? "", "0", client.tls ? "TLS" : "", client.applicationName,
+                String(client.preparedStatements), String(client.number),
             ])
         }
         return table
@@ -114,9 +131,10 @@ enum AdminTables {
         var table = ResultSet(connectionColumns + [.init("role", .text)])
         for server in snapshot.servers {
             table.append([
-                "S", server.key.user, server.key.database, server.state, server.address, String(server.port), nil, nil,
+                "S", server.key.user, server.key.database, "no", server.state, server.address, String(server.port), nil, nil,
                 WallClock.text(server.connectedAt), WallClock.text(WallClock.now() - server.idleSeconds),
                 "0", "0", server.closeNeeded ? "1" : "0", server.id, server.link ?? "", String(server.remotePID), server.tls ? "TLS" : "", "",
+                String(server.preparedStatements), String(server.number),
                 server.key.host == 0 ? "primary" : "replica\(server.key.host)",
             ])
         }

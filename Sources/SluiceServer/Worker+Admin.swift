@@ -69,7 +69,10 @@ extension Worker {
             onWorker(0) { main in main.pooler.beginStopping(mode, cause: "SHUTDOWN from the admin console") }
         case .killClient(let id):
             gather({ worker -> Bool in
-                guard let client = worker.clients.values.first(where: { $0.id.description == id }) else { return false }
+                // The id column's number (PgBouncer 1.25) or the ptr column's C-number.
+                guard let client = worker.clients.values.first(where: { $0.id.description == id || String($0.id.value) == id }) else {
+                    return false
+                }
                 client.reject(ErrorFields(code: SQLState.adminShutdown, message: "closed by KILL_CLIENT from the admin console"))
                 return true
             }) { found in

@@ -96,7 +96,11 @@ extension IntegrationTests {
             let sluice = try sluice()
             let victim = try sluice.login(password: password)
             let admin = try console(sluice)
-            let id = try showRows(admin, "CLIENTS").first { $0["database"] == "app" }?["ptr"] ?? ""
+            let row = try #require(try showRows(admin, "CLIENTS").first { $0["database"] == "app" })
+            // PgBouncer 1.25's columns, in its order; the id column is what KILL_CLIENT takes.
+            #expect(row["replication"] == "no" && row["prepared_statements"] == "0", "\(row)")
+            let id = try #require(row["id"])
+            #expect(UInt64(id) != nil && row["ptr"] == "C-\(id)", "\(row)")
             #expect(try admin.query("KILL_CLIENT \(id)").error == nil)
             let gone = try? victim.query("SELECT 1")
             #expect(gone?.error?.code == "57P01", "\(String(describing: gone))")
@@ -204,6 +208,8 @@ extension IntegrationTests.AdminConsoleTests {
         // A new transaction waits for RESUME.
         later.send(FrontendMessage.query("SELECT 'after resume'"))
         usleep(300_000)
+        let states = try showRows(admin, "CLIENTS").filter { $0["database"] == "app" }.map { $0["state"] ?? "" }
+        #expect(states.sorted() == ["idle", "waiting"], "the held client is waiting: \(states)")
         #expect(try admin.query("PAUSE").error?.message == "already paused")
         #expect(try admin.query("RESUME").error == nil)
         #expect(try rows(answering: later) == [["after resume"]])
