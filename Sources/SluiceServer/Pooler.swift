@@ -131,6 +131,7 @@ public final class Pooler: @unchecked Sendable {
             logger.info("serving metrics on http://\(address)/metrics")
         }
         for worker in workers { worker.scheduleJanitor() }
+        main.startReplicaWatches()
     }
 
     /// Runs every worker until shutdown: the first on the calling thread, the others on threads

@@ -41,12 +41,45 @@ extension Worker {
             return (actions, true)
         }
         perform(actions)
-        guard isNew else { return }
+        if isNew { startWatch(key, replicaCount: replicaCount) }
+    }
+
+    /// Starts the replica watch of `key`'s database, as `key`'s user, on the first worker.
+    private func startWatch(_ key: PoolKey, replicaCount: Int) {
         onWorker(0) { worker in
             let watch = ReplicaWatch(key: key, replicaCount: replicaCount, worker: worker)
             worker.replicaWatches[key.database] = watch
             watch.start()
         }
+    }
+
+    /// At start: the watch of every database with replicas whose servers Sluice can log in to
+    /// before a client came, so that reads use the replicas from the first transaction. It
+    /// logs in as the entry's forced `user=`, else as the first userlist user with a password
+    /// or md5 hash (else the first listed: a server that trusts needs none). A database with
+    /// none of these starts its watch at its first login, as that client's user.
+    func startReplicaWatches() {
+        for entry in configuration.databases.values where entry.splitsReadsAndWrites {
+            guard let user = entry.user ?? watchUser() else { continue }
+            let isNew = pooler.shared.withLock { shared in
+                guard shared.replicaSets[entry.name] == nil else { return false }
+                shared.replicaSets[entry.name] = ReplicaSet(replicaCount: entry.replicas.count)
+                return true
+            }
+            if isNew { startWatch(PoolKey(database: entry.name, user: user), replicaCount: entry.replicas.count) }
+        }
+    }
+
+    /// The userlist user a watch can log in as without a client's SCRAM proof.
+    private func watchUser() -> String? {
+        let users = configuration.userSecrets.sorted { $0.key < $1.key }
+        let usable = users.first { entry in
+            switch entry.value {
+            case .plaintext, .md5: true
+            case .scramSHA256: false
+            }
+        }
+        return (usable ?? users.first)?.key
     }
 
     /// A client between transactions sent something: routes its transaction and asks for a

@@ -152,6 +152,16 @@ extension IntegrationTests {
             #expect(try eventually(within: 15) { try readsOnReplica(client) }, "\(sluice.log())")
         }
 
+        /// The watch starts with Sluice (as the userlist's user), not with the first login: the
+        /// first client's first read already goes to the replica.
+        @Test func theFirstReadAfterStartGoesToTheReplica() throws {
+            let sluice = try sluice()
+            #expect(try eventually(within: 5) { try Clusters.backendCount(replica) >= 1 }, "the watch is connected before any client")
+            usleep(200_000)
+            let client = try sluice.login(password: password)
+            #expect(try readsOnReplica(client), "\(sluice.log())")
+        }
+
         /// A banned replica is probed every replica_poll_interval while banned: once it is back
         /// its first good answer ends the ban, long before replica_ban_time (60 s here).
         @Test func aReplicaThatComesBackGetsReadsAtItsFirstGoodPoll() throws {
