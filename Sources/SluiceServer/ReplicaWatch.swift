@@ -6,7 +6,8 @@ import SluiceIO
 /// polls them every replica_poll_interval: the primary for its WAL position, each replica for
 /// how far it has replayed and whether it is still in recovery. The answers go to the
 /// database's `ReplicaSet` in the shared state, where routing reads them. A replica that
-/// cannot be reached or fails is banned, and probed again every replica_poll_interval: its
+/// cannot be reached or fails is banned, and probed again soon: after replica_poll_interval
+/// (at least 0.1 s), the wait doubling with each failure in a row up to replica_ban_time; its
 /// first good answer lifts the ban.
 ///
 /// Lives on the first worker; its connections log in as the pool's user, like pool servers.
@@ -17,6 +18,9 @@ final class ReplicaWatch {
     private var connections: [Int: ServerConnection] = [:]
     /// When a lost connection may be opened again, by host.
     private var retryAt: [Int: Double] = [:]
+    /// The wait before the next attempt to open a replica's connection, by host, while its
+    /// attempts fail.
+    private var retryDelay: [Int: Double] = [:]
     private var timer: TimerID?
     private let hostCount: Int
 
@@ -113,7 +117,13 @@ final class ReplicaWatch {
         let banTime = worker.configuration.settings.replicaBanTime
         let now = MonotonicClock.now()
         let settings = worker.configuration.settings
-        retryAt[host] = now + (host == 0 ? settings.serverLoginRetry : settings.replicaPollInterval)
+        if host == 0 {
+            retryAt[host] = now + settings.serverLoginRetry
+        } else {
+            let delay = retryDelay[host] ?? max(settings.replicaPollInterval, 0.1)
+            retryAt[host] = now + delay
+            retryDelay[host] = min(delay * 2, max(delay, banTime))
+        }
         guard host > 0 else { return }
         worker.logger.warning("\(server.label) replica banned for \(banTime) s")
         worker.pooler.shared.withLock { $0.replicaSets[key.database]?.ban(host: host, now: now, banTime: banTime) }
@@ -122,6 +132,7 @@ final class ReplicaWatch {
     /// A watch connection logged in.
     func serverReady(_ server: ServerConnection) {
         worker.logger.debug("\(server.label) watching")
+        retryDelay[server.poolKey.host] = nil
     }
 
     /// A watch connection failed to log in or closed.

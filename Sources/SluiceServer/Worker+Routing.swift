@@ -56,8 +56,8 @@ extension Worker {
     /// At start: the watch of every database with replicas whose servers Sluice can log in to
     /// before a client came, so that reads use the replicas from the first transaction. It
     /// logs in as the entry's forced `user=`, else as the first userlist user with a password
-    /// or md5 hash (else the first listed: a server that trusts needs none). A database with
-    /// none of these starts its watch at its first login, as that client's user.
+    /// or md5 hash. A database with neither (a userlist of SCRAM verifiers, which need a
+    /// client's proof) starts its watch at its first login, as that client's user.
     func startReplicaWatches() {
         for entry in configuration.databases.values where entry.splitsReadsAndWrites {
             guard let user = entry.user ?? watchUser() else { continue }
@@ -72,14 +72,12 @@ extension Worker {
 
     /// The userlist user a watch can log in as without a client's SCRAM proof.
     private func watchUser() -> String? {
-        let users = configuration.userSecrets.sorted { $0.key < $1.key }
-        let usable = users.first { entry in
+        configuration.userSecrets.sorted { $0.key < $1.key }.first { entry in
             switch entry.value {
             case .plaintext, .md5: true
             case .scramSHA256: false
             }
-        }
-        return (usable ?? users.first)?.key
+        }?.key
     }
 
     /// A client between transactions sent something: routes its transaction and asks for a

@@ -4,8 +4,9 @@ import SluiceConfig
 import SluiceLocalCluster
 import SluiceServer
 
-/// `sluice demo`: a throwaway PostgreSQL with Sluice in front, pooling transactions over five
-/// server connections, removed again on Ctrl-C.
+/// `sluice demo`: a throwaway PostgreSQL primary and a streaming replica of it, with Sluice in
+/// front pooling transactions and splitting reads (to the replica) from writes (to the
+/// primary) for one database entry; removed again on Ctrl-C.
 ///
 /// PostgreSQL asks for SCRAM, and Sluice's userlist holds only the role's SCRAM verifier (read
 /// from pg_authid): Sluice logs in to PostgreSQL with the key recovered from the client's own
@@ -27,6 +28,12 @@ enum Demo {
         )) { say("  \($0)") }
         defer { cluster.stop() }
         try cluster.psql("ALTER DATABASE \(user) OWNER TO \(user)")
+        // A commit is flushed before it is acknowledged, so the replica can replay it at once.
+        try cluster.psql("ALTER SYSTEM SET synchronous_commit = on")
+        try cluster.psql("SELECT pg_reload_conf()")
+        say("Starting a streaming replica of it...")
+        let replica = try cluster.startReplica { say("  \($0)") }
+        defer { replica.stop() }
         let verifier = try cluster.psql("SELECT rolpassword FROM pg_authid WHERE rolname = '\(user)'")
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
@@ -37,7 +44,7 @@ enum Demo {
         try writeFile(configPath, """
             ; Written by `sluice demo`; removed on exit.
             [databases]
-            * = host=127.0.0.1 port=\(cluster.port)
+            \(user) = host=127.0.0.1 port=\(cluster.port) dbname=\(user) replicas=127.0.0.1:\(replica.port)
 
             [sluice]
             listen_addr = 127.0.0.1
@@ -57,17 +64,28 @@ enum Demo {
         try pooler.start()
         say("""
 
-            PostgreSQL \(cluster.host):\(cluster.port) (data in \(directory))
-            Sluice     127.0.0.1:\(port), config \(configPath)
+            PostgreSQL primary \(cluster.host):\(cluster.port) (data in \(directory))
+            PostgreSQL replica 127.0.0.1:\(replica.port) (streaming from the primary)
+            Sluice             127.0.0.1:\(port), config \(configPath)
 
-            Connect through Sluice:
+            Connect through Sluice: writes and transactions run on the primary, autocommit reads
+            on the replica, and a client always reads its own writes.
               psql "host=127.0.0.1 port=\(port) dbname=\(user) user=\(user) password=\(password)"
+              (try: SELECT pg_is_in_recovery();  -- t: the replica answered)
 
-            Press Ctrl-C to stop Sluice and remove the cluster.
+            Django, one DATABASES entry:
+              DATABASES = {"default": {
+                  "ENGINE": "django.db.backends.postgresql",
+                  "HOST": "127.0.0.1", "PORT": "\(port)", "NAME": "\(user)",
+                  "USER": "\(user)", "PASSWORD": "\(password)",
+                  "DISABLE_SERVER_SIDE_CURSORS": True,
+              }}
+
+            Press Ctrl-C to stop Sluice and remove both clusters.
 
             """)
         try pooler.run()
-        say("Stopping and removing the cluster...")
+        say("Stopping and removing the primary and the replica...")
     }
 
     /// Prints unbuffered, so the demo's instructions show at once even when piped.

@@ -198,3 +198,41 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests.CommandLineTests {
+    /// `sluice demo`: a primary, a streaming replica and Sluice splitting between them; its
+    /// psql line works, reads reach the replica, a client reads its own write, and Ctrl-C
+    /// removes both clusters.
+    @Test func demoSplitsReadsToItsReplica() throws {
+        let outputPath = NSTemporaryDirectory() + "sluice-demo-\(getpid()).out"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { unlink(outputPath) }
+        let demo = Process()
+        demo.executableURL = URL(fileURLWithPath: try SluiceInstance.binaryPath())
+        demo.arguments = ["demo"]
+        demo.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        demo.standardError = FileHandle.nullDevice
+        try demo.run()
+        defer { if demo.isRunning { kill(demo.processIdentifier, SIGKILL) } }
+        func output() -> String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        #expect(eventually(within: 120) { output().contains("Press Ctrl-C") }, "\(output())")
+        let text = output()
+        #expect(text.contains("\"ENGINE\": \"django.db.backends.postgresql\""), "a Django snippet: \(text)")
+        let line = try #require(text.split(separator: "\n").first { $0.contains("psql \"host=127.0.0.1") })
+        let connection = String(line.split(separator: "\"")[1])
+        #expect(try eventually(within: 10) { try Tools.psql(connection, "SELECT pg_is_in_recovery()").stdout == "t\n" },
+                "autocommit reads reach the replica")
+        let written = try Tools.psqlScript(connection, """
+            CREATE TABLE demo_items (note text);
+            INSERT INTO demo_items VALUES ('mine');
+            SELECT note FROM demo_items;
+            """)
+        #expect(written.status == 0 && written.stdout.hasSuffix("mine\n"), "\(written.stderr)")
+        let dataDirectory = try #require(text.split(separator: "\n").first { $0.contains("(data in ") }.map {
+            String($0.split(separator: "(data in ")[1].dropLast())
+        })
+        kill(demo.processIdentifier, SIGINT)
+        #expect(eventually(within: 30) { !demo.isRunning }, "the demo stops on Ctrl-C")
+        #expect(!FileManager.default.fileExists(atPath: dataDirectory), "the primary's directory is removed")
+    }
+}
