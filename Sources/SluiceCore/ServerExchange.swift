@@ -45,12 +45,18 @@ public struct ServerExchange: Sendable {
     /// The COPY in progress was started by an extended-protocol Execute, so a Sync must follow
     /// the end of its data.
     private var copyInExtended = false
+    /// A Sync was skipped as ignored during copy-in: if the COPY then fails, PostgreSQL may
+    /// answer it after all, so the count can no longer be trusted.
+    private var skippedSyncInCopy = false
+    /// The count was lost (see `skippedSyncInCopy`): the server is never settled again, so it
+    /// is closed rather than reused when its client leaves.
+    public private(set) var countLost = false
 
     public init() {}
 
     /// Owes nothing: every request answered, no unsynced extended messages, no COPY data due.
     @inline(__always)
-    public var isSettled: Bool { awaitingReady == 0 && !unsynced && !copyingIn }
+    public var isSettled: Bool { awaitingReady == 0 && !unsynced && !copyingIn && !countLost }
 
     /// A client message of `type` went to the server. Returns false for a Sync the server will
     /// ignore (sent during copy-in), which therefore gets no ReadyForQuery.
@@ -60,7 +66,10 @@ public struct ServerExchange: Sendable {
         case FrontendMessageType.query, FrontendMessageType.functionCall:
             append(.query)
         case FrontendMessageType.sync:
-            guard !copyingIn else { return false }
+            guard !copyingIn else {
+                skippedSyncInCopy = true
+                return false
+            }
             append(.sync)
             unsynced = false
         case FrontendMessageType.parse, FrontendMessageType.bind, FrontendMessageType.describe,
@@ -124,6 +133,8 @@ public struct ServerExchange: Sendable {
     /// The server sent ErrorResponse. In copy-in mode it has left it: a simple-protocol COPY
     /// answers with ReadyForQuery next, an extended one skips to the next Sync.
     public mutating func serverSentError() {
+        // A skipped Sync may reach a server that left copy-in on this error, and be answered.
+        if skippedSyncInCopy { countLost = true }
         guard copyingIn else { return }
         copyingIn = false
         if copyInExtended { unsynced = true }
@@ -140,6 +151,7 @@ public struct ServerExchange: Sendable {
         dropSpent()
         oldest.count -= 1
         if oldest.count == 0 { dropSpent() }
+        if awaitingReady == 0 { skippedSyncInCopy = false }
         return awaitingReady == 0
     }
 

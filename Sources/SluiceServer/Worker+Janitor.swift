@@ -38,11 +38,11 @@ extension Worker {
                 pools { $0.remove(server.id) }
                 servers.removeValue(forKey: server.id)?.close()
             case .linked(let client):
-                if settings.queryTimeout > 0 && server.exchange.awaitingReady > 0 && now - server.busySince > settings.queryTimeout {
+                if settings.queryTimeout > 0 && !server.exchange.isSettled && now - server.busySince > settings.queryTimeout {
                     // Cancel first: closing alone leaves PostgreSQL running the query until it next writes.
                     cancelQuery(on: server)
                     client.reject(ErrorFields(code: SQLState.queryCanceled, message: "query_timeout"))
-                } else if settings.idleTransactionTimeout > 0 && server.exchange.awaitingReady == 0
+                } else if settings.idleTransactionTimeout > 0 && server.exchange.isSettled
                             && server.transactionStatus != .idle && now - server.busySince > settings.idleTransactionTimeout {
                     client.reject(ErrorFields(code: SQLState.idleInTransactionTimeout, message: "idle transaction timeout"))
                 }

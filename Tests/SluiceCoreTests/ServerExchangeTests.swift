@@ -168,6 +168,19 @@ import PostgresWire
         #expect(exchange.isSettled)
     }
 
+    /// A Sync skipped in copy-in, then an error: PostgreSQL may answer that Sync after all, so
+    /// the server must never count as settled again (it is closed, not reused).
+    @Test func aSkippedSyncThenAnErrorLosesTheCount() {
+        var exchange = ServerExchange()
+        send(&exchange, [F.query])
+        _ = exchange.serverStartedCopyIn()
+        send(&exchange, [F.copyData, F.sync, F.query])
+        exchange.serverSentError()
+        _ = exchange.serverReady()
+        _ = exchange.serverReady()
+        #expect(exchange.countLost && !exchange.isSettled)
+    }
+
     @Test func copyOutCountsNothingSpecial() {
         var exchange = ServerExchange()
         send(&exchange, extended)
