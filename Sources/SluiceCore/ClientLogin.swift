@@ -211,6 +211,8 @@ public struct ClientLogin {
         do {
             settings = try StartupOptions.settings(in: text)
         } catch {
+            // ignore_startup_parameters = options drops what Sluice cannot apply, as before.
+            if policy.ignoredStartupParameters.contains("options") { return ([], nil) }
             return ([], protocolViolation("unsupported options startup parameter: only '-c config=val' and '--config=val' are allowed"))
         }
         var parameters: [StartupParameter] = []
