@@ -121,7 +121,8 @@ public final class Pooler: @unchecked Sendable {
             }
         } catch {
             for (fd, _) in bound { Socket.close(fd) }
-            if let socketPath { unlink(socketPath) }
+            // Under -R the file may be the running predecessor's again: leave it then.
+            if let socketPath, !replacingSocket { unlink(socketPath) }
             throw error
         }
         for (fd, address) in bound { try addListener(fd: fd, address: address) }
