@@ -54,10 +54,10 @@ public final class Connection: EventHandler {
     /// delegate a side table, and each retain and release of it the slow path.
     public var delegate: ConnectionDelegate?
     /// Bytes read and not yet consumed by the delegate; nil while there are none.
-    public private(set) var input: IOBuffer?
+    public internal(set) var input: IOBuffer?
     private var pending: [UInt8] = []
     private var pendingStart = 0
-    private var reading = true
+    var reading = true
     private var connecting: Bool
     private var registered = false
     public private(set) var isClosed = false
@@ -66,7 +66,7 @@ public final class Connection: EventHandler {
     /// Why the security layer failed, for the close reason.
     public private(set) var securityError: String?
     /// Set by `closeGracefully` until the peer closes or the wait ends.
-    private var lingerTimer: TimerID?
+    var lingerTimer: TimerID?
 
     /// Wraps an accepted or connecting descriptor and registers it with `loop`.
     public init(fd: Int32, loop: EventLoop, connecting: Bool = false) throws {
@@ -216,46 +216,6 @@ public final class Connection: EventHandler {
         updateInterest()
     }
 
-    /// Ends the connection so that the peer reads everything sent: what is queued is written,
-    /// the sending side is shut (the peer reads the last bytes, then end of file), and what the
-    /// peer still sends is read and dropped until it closes too, or `timeout` passes. Closing
-    /// at once with unread input would make the kernel reset the connection, and a reset can
-    /// destroy the last message (a FATAL error) before the peer has read it. The delegate hears
-    /// nothing more.
-    public func closeGracefully(within timeout: Double) {
-        guard !isClosed, lingerTimer == nil else { return }
-        delegate = nil
-        if let buffer = input { loop.buffers.give(buffer) }
-        input = nil
-        // The timer holds the connection until it fires or the peer's close cancels it.
-        lingerTimer = loop.schedule(after: timeout) { [self] in
-            lingerTimer = nil
-            close()
-        }
-        if !hasPendingOutput { Socket.shutdownWrite(fd) }
-        reading = true
-        updateInterest()
-    }
-
-    /// While closing gracefully: finishes writing, then drops input until the peer closes.
-    private func linger() {
-        if hasPendingOutput {
-            flush()
-            guard !isClosed, !hasPendingOutput else { return }
-            Socket.shutdownWrite(fd)
-        }
-        let scratch = loop.buffers.take()
-        defer { loop.buffers.give(scratch) }
-        while !isClosed {
-            scratch.clear()
-            switch scratch.read(from: fd) {
-            case .bytes: continue
-            case .wouldBlock: return
-            case .endOfFile, .failed: close()
-            }
-        }
-    }
-
     public func close() {
         guard !isClosed else { return }
         isClosed = true
@@ -387,7 +347,7 @@ public final class Connection: EventHandler {
         fail(.error(EPROTO))
     }
 
-    private func flush() {
+    func flush() {
         while hasPendingOutput {
             let result = pending.withUnsafeBytes { raw in
                 Socket.write(fd, raw.baseAddress! + pendingStart, raw.count - pendingStart)
@@ -420,7 +380,7 @@ public final class Connection: EventHandler {
     /// Wanting nothing (paused, nothing queued) takes the descriptor out of epoll, which would
     /// otherwise keep reporting a peer's hang-up (EPOLLHUP cannot be masked) to a paused reader.
     /// The loop holds no reference to the connection meanwhile; its owner does.
-    private func updateInterest() {
+    func updateInterest() {
         guard !isClosed else { return }
         var interest: IOEvents = []
         if reading { interest.insert(.readable) }
